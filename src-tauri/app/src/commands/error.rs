@@ -1,0 +1,34 @@
+use cloudops_core::StoreError;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Every command rejects with this shape: what failed and where (`message`),
+/// and what to try (`hint`). Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CommandError {
+    pub kind: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl From<StoreError> for CommandError {
+    fn from(e: StoreError) -> Self {
+        CommandError {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
+impl CommandError {
+    pub fn internal(message: impl Into<String>) -> Self {
+        CommandError {
+            kind: "internal".into(),
+            message: message.into(),
+            hint: "This is a bug in CloudOps Console. Copy the diagnostics into a bug report."
+                .into(),
+        }
+    }
+}

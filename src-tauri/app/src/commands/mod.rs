@@ -1,0 +1,41 @@
+//! The IPC surface. Each command is thin: validate, call the core on a
+//! blocking thread (SQLite must not stall the async runtime), return a DTO.
+
+mod error;
+mod names;
+
+pub use error::CommandError;
+pub use names::COMMAND_NAMES;
+
+use cloudops_core::{CacheInfo, FleetOverview};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use ts_rs::TS;
+
+use crate::state::AppState;
+
+/// What the Settings screen shows about this installation.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: String,
+    pub cache: CacheInfo,
+}
+
+/// The Fleet screen: every cached cluster, read from the cache only.
+#[tauri::command]
+pub async fn fleet_overview(state: State<'_, AppState>) -> Result<FleetOverview, CommandError> {
+    state.with_store(|store| store.fleet_overview()).await
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, CommandError> {
+    let data_dir = state.data_dir().display().to_string();
+    let cache = state.with_store(|store| store.info()).await?;
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        data_dir,
+        cache,
+    })
+}

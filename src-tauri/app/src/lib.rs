@@ -1,0 +1,36 @@
+//! The desktop shell: builds the Tauri app around the core crates. Domain
+//! logic lives in `cloudops-core` / `cloudops-cloud`; this crate wires
+//! commands, state and windows (BRIEF §3, GitButler-style thin commands).
+
+pub mod args;
+mod commands;
+mod state;
+
+pub use commands::{AppInfo, CommandError, COMMAND_NAMES};
+pub use state::AppState;
+
+use tauri::Runtime;
+
+/// Adds our state and the one handler list to a builder. Generic over the
+/// runtime so that tests run the real handler list and permissions on
+/// `tauri::test::mock_builder()`.
+pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    builder
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::fleet_overview,
+            commands::app_info
+        ])
+}
+
+/// The compiled configuration, capabilities and bundled UI.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+pub fn run(state: AppState) -> tauri::Result<()> {
+    configure(tauri::Builder::default(), state).run(context())
+}
+
+#[cfg(test)]
+mod tests;

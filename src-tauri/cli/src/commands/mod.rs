@@ -1,0 +1,22 @@
+pub mod cache;
+pub mod clusters;
+
+use std::path::PathBuf;
+
+use cloudops_core::store::resolve_data_dir;
+use cloudops_core::Store;
+
+use crate::output::Failure;
+
+/// What every command gets from the global flags.
+pub struct Context {
+    pub data_dir: Option<PathBuf>,
+    pub json: bool,
+}
+
+impl Context {
+    pub fn open_store(&self) -> Result<Store, Failure> {
+        let dir = resolve_data_dir(self.data_dir.as_deref())?;
+        Ok(Store::open_in(&dir)?)
+    }
+}

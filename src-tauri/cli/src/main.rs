@@ -1,0 +1,77 @@
+//! `cloudops`: the headless CLI (BRIEF §7). One JSON document on stdout with
+//! `--json`, logs on stderr, exit codes 0 ok, 1 error, 2 usage, 3 partial.
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cloudops",
+    version,
+    about = "CloudOps Console, headless: the fleet cache, reports and actions from a terminal",
+    propagate_version = true
+)]
+struct Cli {
+    /// Cache directory (default: the platform data dir, e.g. ~/.local/share/cloudops).
+    #[arg(long, global = true, value_name = "DIR", env = "CLOUDOPS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// More logs on stderr (-v info, -vv debug). CLOUDOPS_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List clusters: discover them live, or read the cache with --offline.
+    Clusters(commands::clusters::ClustersArgs),
+    /// Look after the local cache.
+    Cache {
+        #[command(subcommand)]
+        command: commands::cache::CacheCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let ctx = commands::Context {
+        data_dir: cli.data_dir,
+        json: cli.json,
+    };
+    let result = match cli.command {
+        Command::Clusters(args) => commands::clusters::run(&ctx, args),
+        Command::Cache { command } => commands::cache::run(&ctx, command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(ctx.json),
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDOPS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Logs go to stderr so that stdout stays one parseable document.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

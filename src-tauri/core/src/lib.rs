@@ -1,0 +1,10 @@
+//! The CloudOps domain, free of network and UI code so that it builds and
+//! tests without webkit (BRIEF §3). Collectors in `cloudops-cloud` write into
+//! the [`store`]; every view, in the app and in the CLI, reads from it.
+
+pub mod audit;
+pub mod model;
+pub mod store;
+
+pub use model::{CacheInfo, ClusterSummary, FleetOverview, NodePoolSummary, Provider};
+pub use store::{Store, StoreError};

@@ -1,0 +1,156 @@
+//! Starts tauri-driver for one test and hands out a WebDriver session on the
+//! real app binary; stops everything on drop.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+const APP: &str = env!("CARGO_BIN_EXE_cloudops-desktop");
+const WAIT: Duration = Duration::from_secs(30);
+
+pub struct Session {
+    pub client: Client,
+    driver: Child,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+fn require_tool(name: &str, hint: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| panic!("e2e needs `{name}` on PATH: {hint}"))
+}
+
+impl Session {
+    pub async fn launch(data_dir: &Path) -> Session {
+        assert!(
+            std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
+            "e2e needs a display: run it through `make test` (xvfb-run) or set DISPLAY"
+        );
+        let tauri_driver = require_tool(
+            "tauri-driver",
+            "cargo install tauri-driver --locked --version '~2.1' (make test does this)",
+        );
+        require_tool(
+            "WebKitWebDriver",
+            "apt-get install webkit2gtk-driver (make test does this)",
+        );
+        let port = free_port();
+        let native_port = free_port();
+        // Its own process group, so that Drop stops WebKitWebDriver and the
+        // app with it: killing tauri-driver alone leaves them running.
+        let driver = Command::new(tauri_driver)
+            .process_group(0)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            // Software rendering: Xvfb has no GPU and WebKit's DMA-BUF path
+            // paints blank windows there.
+            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("CLOUDOPS_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting tauri-driver");
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for_status(&url).await;
+
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({
+                "application": APP,
+                "args": ["--data-dir", data_dir.to_string_lossy()],
+            }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("no WebDriver session on {APP}: {e}"));
+        Session { client, driver }
+    }
+
+    pub async fn wait_for(&self, locator: Locator<'_>) -> Element {
+        self.wait_for_count(locator, 1).await.remove(0)
+    }
+
+    /// Polls until at least `n` elements match, or fails with the page text.
+    pub async fn wait_for_count(&self, locator: Locator<'_>, n: usize) -> Vec<Element> {
+        let start = Instant::now();
+        loop {
+            if let Ok(found) = self.client.find_all(locator).await {
+                if found.len() >= n {
+                    return found;
+                }
+            }
+            if start.elapsed() > WAIT {
+                let body = match self.client.find(Locator::Css("body")).await {
+                    Ok(b) => b.text().await.unwrap_or_default(),
+                    Err(e) => format!("<no body: {e}>"),
+                };
+                self.screenshot("failure").await;
+                panic!("waited {WAIT:?} for {n} x {locator:?}; page says:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a PNG under target/e2e/ for a human to look at.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::create_dir_all(&dir).expect("creating target/e2e");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("writing screenshot");
+    }
+
+    /// Ends the WebDriver session (closing the app); dropping stops the driver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}
+
+async fn wait_for_status(url: &str) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, http_body_util::Empty<bytes::Bytes>>(HttpConnector::new());
+    let start = Instant::now();
+    let status_url: hyper::Uri = format!("{url}/status").parse().unwrap();
+    loop {
+        if let Ok(resp) = client.get(status_url.clone()).await {
+            if resp.status() == 200 {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "tauri-driver did not answer {status_url} within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

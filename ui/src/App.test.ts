@@ -1,0 +1,206 @@
+import { render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { APP_INFO, NOW, overview } from './test/fixtures';
+
+const core = vi.hoisted(() => ({ invoke: vi.fn(), isTauri: () => true }));
+vi.mock('@tauri-apps/api/core', () => core);
+
+import App from './App.svelte';
+
+beforeEach(() => {
+  history.replaceState(null, '', '#/fleet');
+  vi.spyOn(Date, 'now').mockReturnValue(NOW * 1000);
+  core.invoke.mockReset();
+  core.invoke.mockImplementation(async (cmd: string) => {
+    if (cmd === 'fleet_overview') return overview();
+    if (cmd === 'app_info') return APP_INFO;
+    throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
+  });
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+async function setup() {
+  const user = userEvent.setup();
+  render(App);
+  await screen.findAllByTestId('cluster-row');
+  return user;
+}
+
+const SCREEN_IDS = ['fleet', 'clusters', 'workloads', 'alerts', 'cost', 'actions', 'settings'];
+
+describe('navigation rail', () => {
+  it('lists every screen in a labelled nav and marks the current one', async () => {
+    await setup();
+    const nav = screen.getByRole('navigation', { name: 'Main' });
+    const buttons = within(nav).getAllByRole('button').filter((b) => b.dataset.testid?.startsWith('nav-'));
+    expect(buttons.map((b) => b.textContent?.trim())).toEqual([
+      'Fleet',
+      'Clusters',
+      'Workloads',
+      'Alerts',
+      'Cost',
+      'Actions',
+      'Settings',
+    ]);
+    expect(screen.getByTestId('nav-fleet')).toHaveAttribute('aria-current', 'page');
+    expect(screen.getByTestId('nav-cost')).not.toHaveAttribute('aria-current');
+  });
+
+  it('switches screens, updates the title, aria-current and the hash', async () => {
+    const user = await setup();
+    await user.click(screen.getByTestId('nav-cost'));
+    expect(screen.getByTestId('screen-cost')).toHaveTextContent('issue 7');
+    expect(screen.getByTestId('screen-title')).toHaveTextContent('Cost');
+    expect(screen.getByTestId('nav-cost')).toHaveAttribute('aria-current', 'page');
+    expect(screen.getByTestId('nav-fleet')).not.toHaveAttribute('aria-current');
+    expect(location.hash).toBe('#/cost');
+  });
+
+  it('is keyboard drivable with the arrow keys', async () => {
+    const user = await setup();
+    screen.getByTestId('nav-fleet').focus();
+    await user.keyboard('{ArrowDown}{ArrowDown}');
+    expect(document.activeElement).toBe(screen.getByTestId('nav-workloads'));
+    await user.keyboard('{Enter}');
+    expect(screen.getByTestId('screen-workloads')).toHaveTextContent('issue 5');
+    await user.keyboard('{ArrowUp}{ArrowUp}{ArrowUp}');
+    expect(document.activeElement).toBe(screen.getByTestId('nav-settings'));
+  });
+
+  it.each([
+    ['clusters', 4],
+    ['workloads', 5],
+    ['alerts', 9],
+    ['cost', 7],
+    ['actions', 6],
+  ])('the %s screen says it arrives with issue %i', async (id, issue) => {
+    const user = await setup();
+    await user.click(screen.getByTestId(`nav-${id}`));
+    expect(screen.getByTestId(`screen-${id}`)).toHaveTextContent(`Arrives with issue ${issue}`);
+  });
+
+  it('opens the screen named in the hash', async () => {
+    history.replaceState(null, '', '#/settings');
+    render(App);
+    expect(await screen.findByTestId('settings-version')).toHaveTextContent('0.1.0');
+  });
+
+  it('gives every screen a screen-<name> root', async () => {
+    const user = await setup();
+    for (const id of SCREEN_IDS) {
+      await user.click(screen.getByTestId(`nav-${id}`));
+      expect(screen.getByTestId(`screen-${id}`)).toBeInTheDocument();
+    }
+  });
+});
+
+describe('command palette', () => {
+  it('opens with Ctrl+K, closes with Esc and returns focus', async () => {
+    const user = await setup();
+    const start = screen.getByTestId('nav-alerts');
+    start.focus();
+    await user.keyboard('{Control>}k{/Control}');
+    const palette = screen.getByTestId('command-palette');
+    expect(palette).toHaveAttribute('role', 'dialog');
+    expect(palette).toHaveAttribute('aria-modal', 'true');
+    expect(document.activeElement).toBe(screen.getByTestId('palette-input'));
+    expect(screen.getAllByTestId('palette-item').length).toBeGreaterThanOrEqual(9);
+
+    await user.keyboard('{Escape}');
+    expect(screen.queryByTestId('command-palette')).toBeNull();
+    expect(document.activeElement).toBe(start);
+  });
+
+  it('opens with Cmd+K too, even while typing in the filter', async () => {
+    const user = await setup();
+    await user.click(screen.getByTestId('fleet-filter'));
+    await user.keyboard('{Meta>}k{/Meta}');
+    expect(screen.getByTestId('command-palette')).toBeInTheDocument();
+  });
+
+  it('jumps with :cl then Enter to Clusters', async () => {
+    const user = await setup();
+    await user.keyboard('{Control>}k{/Control}');
+    await user.keyboard(':cl');
+    const items = screen.getAllByTestId('palette-item');
+    expect(items).toHaveLength(1);
+    expect(items[0]).toHaveTextContent('Go to Clusters');
+    await user.keyboard('{Enter}');
+    expect(screen.queryByTestId('command-palette')).toBeNull();
+    expect(screen.getByTestId('screen-clusters')).toBeInTheDocument();
+    expect(document.activeElement).toBe(screen.getByTestId('screen-title'));
+  });
+
+  it('moves with the arrow keys and runs the highlighted command', async () => {
+    const user = await setup();
+    await user.keyboard('{Control>}k{/Control}');
+    await user.keyboard('go to');
+    await user.keyboard('{ArrowDown}{ArrowDown}');
+    const items = screen.getAllByTestId('palette-item');
+    expect(items[2]).toHaveAttribute('aria-selected', 'true');
+    expect(screen.getByTestId('palette-input')).toHaveAttribute('aria-activedescendant', items[2].id);
+    await user.keyboard('{ArrowUp}{Enter}');
+    expect(screen.getByTestId('screen-clusters')).toBeInTheDocument();
+  });
+
+  it('runs a command on click', async () => {
+    const user = await setup();
+    await user.click(screen.getByTestId('open-palette'));
+    await user.type(screen.getByTestId('palette-input'), 'settings');
+    await user.click(screen.getAllByTestId('palette-item')[0]);
+    expect(screen.getByTestId('screen-settings')).toBeInTheDocument();
+  });
+
+  it('"Reload fleet" reads the cache again', async () => {
+    const user = await setup();
+    expect(core.invoke).toHaveBeenCalledTimes(1);
+    await user.keyboard('{Control>}k{/Control}reload{Enter}');
+    await vi.waitFor(() => expect(core.invoke).toHaveBeenCalledTimes(2));
+    expect(core.invoke).toHaveBeenLastCalledWith('fleet_overview', undefined);
+  });
+
+  it('"Focus filter" focuses the fleet filter', async () => {
+    const user = await setup();
+    await user.keyboard('{Control>}k{/Control}focus filter{Enter}');
+    expect(document.activeElement).toBe(screen.getByTestId('fleet-filter'));
+  });
+
+  it('hides "Focus filter" on a screen without a filter', async () => {
+    const user = await setup();
+    await user.click(screen.getByTestId('nav-cost'));
+    await user.keyboard('{Control>}k{/Control}');
+    const titles = screen.getAllByTestId('palette-item').map((i) => i.textContent);
+    expect(titles.some((t) => t?.startsWith('Focus filter'))).toBe(false);
+  });
+
+  it('makes the rest of the app inert while open', async () => {
+    const user = await setup();
+    await user.keyboard('{Control>}k{/Control}');
+    // Svelte sets the `inert` property; jsdom has no inert IDL attribute, so read the property back.
+    const shell = screen.getByRole('navigation', { name: 'Main', hidden: true }).parentElement as HTMLElement;
+    expect(shell.inert).toBe(true);
+    await user.keyboard('{Escape}');
+    expect(shell.inert).toBe(false);
+  });
+});
+
+describe('/ shortcut', () => {
+  it('focuses the fleet filter from anywhere but a text field', async () => {
+    const user = await setup();
+    screen.getByTestId('nav-fleet').focus();
+    await user.keyboard('/');
+    const filter = screen.getByTestId('fleet-filter') as HTMLInputElement;
+    expect(document.activeElement).toBe(filter);
+    expect(filter.value).toBe('');
+  });
+
+  it('types a slash when focus is already in an input', async () => {
+    const user = await setup();
+    const filter = screen.getByTestId('fleet-filter') as HTMLInputElement;
+    await user.click(filter);
+    await user.keyboard('eu/');
+    expect(filter.value).toBe('eu/');
+  });
+});

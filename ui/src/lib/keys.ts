@@ -1,0 +1,51 @@
+// Global keyboard shortcuts (§11): Ctrl/Cmd+K for the palette, `/` for the current screen's filter.
+
+type KeyLike = Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>;
+
+/** True when keystrokes belong to a text field, so `/` must type a slash instead of jumping. */
+export function isEditable(target: EventTarget | null): boolean {
+  if (!target || typeof (target as Element).tagName !== 'string') return false;
+  const el = target as HTMLElement;
+  const tag = el.tagName.toLowerCase();
+  if (tag === 'textarea' || tag === 'select') return true;
+  if (tag === 'input') {
+    const type = ((el as HTMLInputElement).type || 'text').toLowerCase();
+    return !['button', 'checkbox', 'radio', 'submit', 'reset', 'range', 'color', 'file', 'image'].includes(type);
+  }
+  return el.isContentEditable === true || el.getAttribute('contenteditable') === 'true';
+}
+
+export function isFilterShortcut(e: KeyLike): boolean {
+  return e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey && !isEditable(e.target);
+}
+
+export function isPaletteShortcut(e: KeyLike): boolean {
+  return (e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k';
+}
+
+// The screen that owns a filter registers it; only one screen is mounted at a time.
+let currentFilter: HTMLInputElement | null = null;
+
+export function registerFilter(el: HTMLInputElement): () => void {
+  currentFilter = el;
+  return () => {
+    if (currentFilter === el) currentFilter = null;
+  };
+}
+
+export function hasFilter(): boolean {
+  return currentFilter !== null && currentFilter.isConnected;
+}
+
+export function focusFilter(): boolean {
+  if (!hasFilter()) return false;
+  currentFilter!.focus();
+  currentFilter!.select();
+  return true;
+}
+
+/** Svelte action: `<input use:screenFilter>` makes the input the target of `/`. */
+export function screenFilter(node: HTMLInputElement) {
+  const unregister = registerFilter(node);
+  return { destroy: unregister };
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { buildCommands, fuzzyScore, matchCommands } from './palette';
+
+const commands = buildCommands();
+const titles = (q: string) => matchCommands(q, commands).map((c) => c.title);
+
+describe('buildCommands', () => {
+  it('has a "Go to" command for every screen plus reload and focus filter', () => {
+    expect(commands.map((c) => c.title)).toEqual([
+      'Go to Fleet',
+      'Go to Clusters',
+      'Go to Workloads',
+      'Go to Alerts',
+      'Go to Cost',
+      'Go to Actions',
+      'Go to Settings',
+      'Reload fleet',
+      'Focus filter',
+    ]);
+  });
+
+  it('drops "Focus filter" when the screen has no filter', () => {
+    expect(buildCommands({ hasFilter: false }).some((c) => c.id === 'focus-filter')).toBe(false);
+  });
+});
+
+describe('fuzzyScore', () => {
+  it('ranks exact > prefix > word start > substring > subsequence', () => {
+    const exact = fuzzyScore('cost', 'cost')!;
+    const prefix = fuzzyScore('go', 'go to cost')!;
+    const word = fuzzyScore('cost', 'go to cost')!;
+    const sub = fuzzyScore('ost', 'go to cost')!;
+    const seq = fuzzyScore('gtc', 'go to cost')!;
+    expect(exact).toBeGreaterThan(prefix);
+    expect(prefix).toBeGreaterThan(word);
+    expect(word).toBeGreaterThan(sub);
+    expect(sub).toBeGreaterThan(seq);
+    expect(seq).toBeGreaterThan(0);
+  });
+
+  it('is case-insensitive and rejects non-subsequences', () => {
+    expect(fuzzyScore('CLU', 'Go to Clusters')).not.toBeNull();
+    expect(fuzzyScore('xyz', 'Go to Clusters')).toBeNull();
+    expect(fuzzyScore('sc', 'Go to Clusters')).toBeNull(); // letters out of order
+  });
+});
+
+describe('matchCommands', () => {
+  it('returns every command in list order for an empty query', () => {
+    expect(titles('')).toEqual(commands.map((c) => c.title));
+    expect(titles('   ')).toHaveLength(commands.length);
+  });
+
+  it('puts the obvious command first', () => {
+    expect(titles('clu')[0]).toBe('Go to Clusters');
+    expect(titles('set')[0]).toBe('Go to Settings');
+    expect(titles('RELOAD')[0]).toBe('Reload fleet');
+    expect(titles('filter')[0]).toBe('Focus filter');
+    expect(titles('fleet')[0]).toBe('Go to Fleet');
+  });
+
+  it('matches subsequences such as "gtw" for Go to Workloads', () => {
+    expect(titles('gtw')[0]).toBe('Go to Workloads');
+  });
+
+  it('needs every term to match', () => {
+    expect(titles('go work')).toEqual(['Go to Workloads']);
+    expect(titles('go zzz')).toEqual([]);
+  });
+
+  it('uses keywords, but below title hits', () => {
+    expect(titles('failover')).toEqual(['Go to Actions']);
+    expect(titles('refresh')[0]).toBe('Reload fleet');
+  });
+
+  it('returns nothing for nonsense', () => {
+    expect(titles('qqqq')).toEqual([]);
+  });
+});
+
+describe(': aliases (k9s style)', () => {
+  it('lists only screen jumps for a bare colon', () => {
+    expect(titles(':')).toEqual(commands.filter((c) => c.alias).map((c) => c.title));
+    expect(titles(':')).not.toContain('Reload fleet');
+  });
+
+  it.each([
+    [':fleet', 'Go to Fleet'],
+    [':clusters', 'Go to Clusters'],
+    [':workloads', 'Go to Workloads'],
+    [':alerts', 'Go to Alerts'],
+    [':cost', 'Go to Cost'],
+    [':actions', 'Go to Actions'],
+    [':settings', 'Go to Settings'],
+  ])('%s jumps to %s', (q, title) => {
+    expect(titles(q)[0]).toBe(title);
+  });
+
+  it('resolves prefixes: :cl is Clusters, :co is Cost, :a lists Alerts before Actions', () => {
+    expect(titles(':cl')).toEqual(['Go to Clusters']);
+    expect(titles(':co')).toEqual(['Go to Cost']);
+    expect(titles(':a')).toEqual(['Go to Alerts', 'Go to Actions']);
+  });
+
+  it('ignores case and surrounding spaces', () => {
+    expect(titles('  :SET ')[0]).toBe('Go to Settings');
+  });
+
+  it('returns nothing for an unknown alias', () => {
+    expect(titles(':pods')).toEqual([]);
+  });
+});

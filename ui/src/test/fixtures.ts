@@ -1,0 +1,72 @@
+import type { ClusterSummary } from '../lib/bindings/ClusterSummary';
+import type { FleetOverview } from '../lib/bindings/FleetOverview';
+import type { AppInfo } from '../lib/bindings/AppInfo';
+
+export const NOW = 1_763_800_000; // a fixed "now" in unix seconds
+
+export function cluster(over: Partial<ClusterSummary> = {}): ClusterSummary {
+  return {
+    id: 'aws/prod/eu-west-1/checkout',
+    provider: 'aws',
+    account: 'prod',
+    name: 'checkout',
+    region: 'eu-west-1',
+    version: '1.31',
+    status: 'ACTIVE',
+    endpoint: 'https://example.eks.amazonaws.com',
+    node_pools: [
+      { name: 'general', count: 3, min: 1, max: 6, machine_type: 'm6i.large' },
+      { name: 'spot', count: 2, min: 0, max: 10, machine_type: 'm6i.xlarge' },
+    ],
+    collected_at: NOW - 120,
+    ...over,
+  };
+}
+
+export const CLUSTERS: ClusterSummary[] = [
+  cluster(),
+  cluster({
+    id: 'gcp/shop-prod/europe-west1/payments',
+    provider: 'gcp',
+    account: 'shop-prod',
+    name: 'payments',
+    region: 'europe-west1',
+    version: '1.30.5-gke.1',
+    status: 'RUNNING',
+    node_pools: [{ name: 'default-pool', count: 4, min: null, max: null, machine_type: 'e2-standard-4' }],
+  }),
+  cluster({
+    id: 'azure/sub-1/westeurope/search',
+    provider: 'azure',
+    account: 'sub-1',
+    name: 'search',
+    region: 'westeurope',
+    version: null,
+    status: 'Succeeded',
+    node_pools: [],
+    collected_at: NOW - 3 * 3600,
+  }),
+  cluster({
+    id: 'do/team/fra1/edge',
+    provider: 'do',
+    account: 'team',
+    name: 'edge',
+    region: 'fra1',
+    version: '1.31.1-do.0',
+    status: 'running',
+    node_pools: [{ name: 'pool-1', count: 1, min: 1, max: 3, machine_type: 's-2vcpu-4gb' }],
+  }),
+];
+
+export function overview(clusters: ClusterSummary[] = CLUSTERS): FleetOverview {
+  return {
+    clusters,
+    cache: { path: '/home/sre/.local/share/cloudops/cache.sqlite', schema_version: 3, size_bytes: 1_572_864 },
+  };
+}
+
+export const APP_INFO: AppInfo = {
+  version: '0.1.0',
+  data_dir: '/home/sre/.local/share/cloudops',
+  cache: overview().cache,
+};
