@@ -1,0 +1,166 @@
+//! The CLI contract (BRIEF §7) through the real binary: JSON on stdout,
+//! logs and hints on stderr, exit codes 0/1/2.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
+
+fn cloudops(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cloudops"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("CLOUDOPS_DATA_DIR")
+        .output()
+        .expect("running cloudops")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn seed(dir: &Path) {
+    let mut store = Store::open_in(dir).unwrap();
+    let mk = |provider, name: &str, region: &str| ClusterSummary {
+        id: ClusterSummary::make_id(provider, "acct", region, name),
+        provider,
+        account: "acct".into(),
+        name: name.into(),
+        region: region.into(),
+        version: Some("1.30".into()),
+        status: "ACTIVE".into(),
+        endpoint: Some(format!("https://{name}.example.test")),
+        node_pools: vec![NodePoolSummary {
+            name: "pool".into(),
+            count: 2,
+            min: Some(1),
+            max: Some(4),
+            machine_type: Some("s-2vcpu-4gb".into()),
+        }],
+        collected_at: 1_700_000_000,
+    };
+    store
+        .upsert_clusters(&[
+            mk(Provider::Aws, "payments", "eu-west-1"),
+            mk(Provider::DigitalOcean, "edge", "fra1"),
+        ])
+        .unwrap();
+}
+
+#[test]
+fn clusters_offline_json_reads_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let out = cloudops(dir.path(), &["clusters", "--offline", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    let clusters = doc["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2);
+    assert_eq!(doc["errors"], serde_json::json!([]));
+    let edge = clusters.iter().find(|c| c["name"] == "edge").unwrap();
+    assert_eq!(edge["provider"], "do");
+    assert_eq!(edge["region"], "fra1");
+    assert_eq!(edge["node_pools"][0]["machine_type"], "s-2vcpu-4gb");
+    for key in [
+        "id",
+        "provider",
+        "name",
+        "region",
+        "version",
+        "status",
+        "endpoint",
+        "node_pools",
+    ] {
+        assert!(edge.get(key).is_some(), "contract field {key} missing");
+    }
+
+    let only_aws = json(&cloudops(
+        dir.path(),
+        &["clusters", "--offline", "--provider", "aws", "--json"],
+    ));
+    assert_eq!(only_aws["clusters"].as_array().unwrap().len(), 1);
+    assert_eq!(only_aws["clusters"][0]["name"], "payments");
+}
+
+#[test]
+fn clusters_offline_text_is_a_table_and_an_empty_cache_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cloudops(dir.path(), &["clusters", "--offline"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No clusters in the cache"), "{text}");
+    assert!(text.contains("cloudops accounts add"), "{text}");
+
+    seed(dir.path());
+    let out = cloudops(dir.path(), &["clusters", "--offline"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("PROVIDER"), "{text}");
+    assert!(text.contains("EKS") && text.contains("payments"), "{text}");
+    assert!(text.contains("DOKS") && text.contains("edge"), "{text}");
+}
+
+#[test]
+fn cache_check_reports_schema_and_integrity() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let out = cloudops(dir.path(), &["cache", "check", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["integrity"], serde_json::json!(["ok"]));
+    assert_eq!(doc["schema_version"], doc["supported_schema_version"]);
+    assert!(doc["size_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(doc["journal_mode"], "wal");
+}
+
+#[test]
+fn a_foreign_file_is_exit_1_with_a_json_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache.sqlite3");
+    std::fs::write(&cache, "name,value\nfoo,1\n".repeat(300)).unwrap();
+    let out = cloudops(dir.path(), &["cache", "check", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "cache_not_a_database");
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&cache.display().to_string()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cloudops(dir.path(), &["clusters", "--provider", "ibm", "--offline"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = cloudops(dir.path(), &["no-such-command"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Live discovery is not built yet: say so, as a usage error with a way out.
+    let out = cloudops(dir.path(), &["clusters", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["error"]["kind"], "not_available");
+}
+
+#[test]
+fn help_works_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["clusters", "--help"],
+        &["cache", "check", "--help"],
+    ] {
+        let out = cloudops(dir.path(), args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("--data-dir"), "{args:?}: {text}");
+    }
+}
