@@ -61,17 +61,17 @@ impl Session {
                 "--native-port",
                 &native_port.to_string(),
             ])
-            // Software rendering: Xvfb has no GPU and WebKit's DMA-BUF path
-            // paints blank windows there.
-            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            // No WEBKIT_DISABLE_DMABUF_RENDERER / _COMPOSITING_MODE here:
+            // under Xvfb either one makes WebKitWebDriver's screenshot hang.
             .env("CLOUDOPS_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting tauri-driver");
         let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
         wait_for_status(&url).await;
+        eprintln!("e2e: tauri-driver ready in {:?}", started.elapsed());
 
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -81,11 +81,16 @@ impl Session {
                 "args": ["--data-dir", data_dir.to_string_lossy()],
             }),
         );
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps)
-            .connect(&url)
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(caps);
+        let connect = builder.connect(&url);
+        // A binary that dies at start-up (no display, missing WebKit) leaves
+        // WebKitWebDriver waiting forever; fail with the reason instead.
+        let client = tokio::time::timeout(WAIT, connect)
             .await
+            .unwrap_or_else(|_| panic!("{APP} did not start within {WAIT:?}; see its stderr above"))
             .unwrap_or_else(|e| panic!("no WebDriver session on {APP}: {e}"));
+        eprintln!("e2e: session on the app in {:?}", started.elapsed());
         Session { client, driver }
     }
 
@@ -117,21 +122,28 @@ impl Session {
     /// Saves a PNG under target/e2e/ for a human to look at.
     pub async fn screenshot(&self, name: &str) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
-        let png = self.client.screenshot().await.expect("screenshot");
+        let png = tokio::time::timeout(WAIT, self.client.screenshot())
+            .await
+            .unwrap_or_else(|_| panic!("screenshot {name} took over {WAIT:?}"))
+            .expect("screenshot");
         std::fs::create_dir_all(&dir).expect("creating target/e2e");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("writing screenshot");
     }
 
     /// Ends the WebDriver session (closing the app); dropping stops the driver.
     pub async fn close(self) {
-        let _ = self.client.clone().close().await;
+        let started = Instant::now();
+        // WebKitWebDriver can wait a long time for the app to go away; the
+        // process-group kill in Drop ends it either way.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
+        eprintln!("e2e: session closed in {:?}", started.elapsed());
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         let group = format!("-{}", self.driver.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }

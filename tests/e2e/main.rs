@@ -7,8 +7,6 @@
 
 mod driver;
 
-use std::time::Duration;
-
 use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -89,6 +87,30 @@ async fn fleet_lists_the_cached_clusters_and_the_palette_opens() {
     );
     session.screenshot("fleet").await;
 
+    // R6: the CSP blocks remote script. The URL is loopback and nothing
+    // listens there, so only a CSP violation event can tell "blocked" apart
+    // from "failed to load".
+    let verdict = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               document.addEventListener('securitypolicyviolation',
+                 (e) => done({ violated: e.violatedDirective, blocked: e.blockedURI }), { once: true });
+               const s = document.createElement('script');
+               s.src = 'http://127.0.0.1:9/remote.js';
+               s.onload = () => done({ loaded: true });
+               s.onerror = () => setTimeout(() => done({ error: true }), 500);
+               document.head.appendChild(s);"#,
+            vec![],
+        )
+        .await
+        .expect("running the CSP probe");
+    assert!(
+        verdict["violated"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("script-src")),
+        "remote script was not blocked by the CSP: {verdict}"
+    );
+
     press_ctrl_k(&session).await;
     let palette = session
         .wait_for(Locator::Css("[data-testid=command-palette]"))
@@ -146,7 +168,5 @@ async fn an_empty_cache_shows_the_empty_state() {
         "an empty cache shows rows"
     );
     session.screenshot("fleet-empty").await;
-    // `/` focuses the filter only where there is one; it must not throw.
-    tokio::time::sleep(Duration::from_millis(50)).await;
     session.close().await;
 }

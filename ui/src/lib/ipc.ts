@@ -21,7 +21,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
     throw {
       kind: 'no_backend',
       message: `The desktop backend is not available, so "${command}" could not run.`,
-      hint: 'Open the UI through the desktop app (cargo tauri dev), not in a plain browser.',
+      hint: 'Open the UI through the desktop app (`make run`), not in a plain browser.',
     } satisfies CommandError;
   }
   try {
