@@ -1,6 +1,6 @@
 //! Clusters and their node pools in the cache.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use super::{Store, StoreError};
 use crate::model::{ClusterSummary, NodePoolSummary, Provider};
@@ -61,17 +61,31 @@ impl Store {
     /// Every cached cluster, optionally of one provider, ordered by
     /// provider then name so that lists are stable between refreshes.
     pub fn clusters(&self, provider: Option<Provider>) -> Result<Vec<ClusterSummary>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT id, provider, account, name, region, version, status, endpoint, collected_at
-                 FROM clusters
-                 WHERE ?1 IS NULL OR provider = ?1
-                 ORDER BY provider, name, id",
-            )
-            .map_err(|e| self.err(e))?;
+        self.query_clusters(
+            "WHERE ?1 IS NULL OR provider = ?1 ORDER BY provider, name, id",
+            provider.map(Provider::as_str),
+        )
+    }
+
+    pub fn cluster(&self, id: &str) -> Result<Option<ClusterSummary>, StoreError> {
+        Ok(self
+            .query_clusters("WHERE id = ?1", Some(id))?
+            .into_iter()
+            .next())
+    }
+
+    fn query_clusters(
+        &self,
+        filter: &str,
+        param: Option<&str>,
+    ) -> Result<Vec<ClusterSummary>, StoreError> {
+        let sql = format!(
+            "SELECT id, provider, account, name, region, version, status, endpoint, collected_at
+             FROM clusters {filter}"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([provider.map(Provider::as_str)], |r| {
+            .query_map([param], |r| {
                 let provider: String = r.get(1)?;
                 Ok(ClusterSummary {
                     id: r.get(0)?,
@@ -102,23 +116,6 @@ impl Store {
             c.node_pools = self.node_pools(&c.id)?;
         }
         Ok(clusters)
-    }
-
-    pub fn cluster(&self, id: &str) -> Result<Option<ClusterSummary>, StoreError> {
-        let provider: Option<String> = self
-            .conn()
-            .query_row("SELECT provider FROM clusters WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))?;
-        let Some(provider) = provider.and_then(|p| p.parse().ok()) else {
-            return Ok(None);
-        };
-        Ok(self
-            .clusters(Some(provider))?
-            .into_iter()
-            .find(|c| c.id == id))
     }
 
     fn node_pools(&self, cluster_id: &str) -> Result<Vec<NodePoolSummary>, StoreError> {

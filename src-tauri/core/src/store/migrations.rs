@@ -53,17 +53,17 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 "#;
 
+/// Every migration, oldest first; `user_version` counts how many have run.
+const MIGRATIONS: &[M<'static>] = &[M::up(V1_FOUNDATION)];
+
 pub(crate) fn all() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1_FOUNDATION)])
+    Migrations::from_slice(MIGRATIONS)
 }
 
 /// The newest schema version this build understands.
 pub fn latest_version() -> u32 {
-    // One migration per version; user_version counts them.
-    MIGRATION_COUNT
+    MIGRATIONS.len() as u32
 }
-
-const MIGRATION_COUNT: u32 = 1;
 
 #[cfg(test)]
 mod tests {
