@@ -1,0 +1,13 @@
+//! Proves `cloudops_cloud::wire` against the official payloads in
+//! `shared/fixtures/` (BRIEF §6): the sandbox serves these models, so they
+//! must be the clouds' shapes and not merely our own.
+//!
+//! - `arm`: the AKS x-ms-examples (ARM responses and PUT request bodies).
+//! - `doks`: the examples of the DigitalOcean OpenAPI fragments.
+//! - `gke`: the GKE discovery document's schemas and method paths (Google
+//!   publishes no example payloads).
+
+mod arm;
+mod doks;
+mod gke;
+mod support;
