@@ -1,5 +1,196 @@
 //! The local multi-cloud emulator (BRIEF §6): the four provider APIs on their
-//! real paths and wire formats, a Kubernetes API and a Prometheus API per
-//! sandbox cluster, a simulated world and a chaos control endpoint. It depends
-//! on `cloudops-core` (and later on the provider wire models of
-//! `cloudops-cloud`), never the reverse. Arrives with issue 3.
+//! real paths and wire formats, driven by a simulated [`World`].
+//!
+//! This slice serves the provider APIs (EKS, GKE, AKS/ARM, DOKS) for the
+//! clusters and node pools of the world. The per-cluster Kubernetes and
+//! Prometheus APIs and chaos control arrive in later slices; cluster endpoints
+//! already point at `/k8s/{cluster-id}`, which 404s until then.
+//!
+//! It depends on `cloudops-core` and on the wire models of `cloudops-cloud`
+//! (the same types the provider clients parse), never the reverse.
+
+// Handlers bail out early with `Err(Response)`, the provider's error reply. An
+// axum `Response` is 128 bytes; on a per-request error path that is fine.
+#![allow(clippy::result_large_err)]
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use axum::Router;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+mod aks;
+mod doks;
+pub mod eks;
+mod gke;
+mod http;
+pub mod world;
+
+pub use world::{Cloud, Cluster, NodePool, World, WorldError, WorldState};
+
+/// The sandbox's credentials; the provider endpoints accept only these.
+pub const AWS_ACCESS_KEY_ID: &str = "sandbox";
+pub const AWS_SECRET_ACCESS_KEY: &str = "sandbox";
+pub const GCP_ACCESS_TOKEN: &str = "sandbox-gcp";
+pub const AZURE_ACCESS_TOKEN: &str = "sandbox-azure";
+pub const DO_ACCESS_TOKEN: &str = "sandbox-do";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("the sandbox must be started from within a tokio runtime")]
+    NoRuntime,
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the sandbox server failed")]
+    Serve(#[source] std::io::Error),
+    #[error("the sandbox server task panicked or was cancelled")]
+    Join(#[source] tokio::task::JoinError),
+}
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub world: World,
+    /// `http://127.0.0.1:PORT`, for absolute links and cluster endpoints.
+    pub base_url: Arc<str>,
+    /// GKE operations by `projects/{p}/locations/{l}/operations/{name}`.
+    pub gke_operations: Arc<Mutex<BTreeMap<String, cloudops_cloud::wire::gke::Operation>>>,
+    pub next_id: Arc<AtomicU64>,
+}
+
+impl AppState {
+    /// The URL the cluster's Kubernetes API will be served at.
+    pub fn k8s_url(&self, cluster_id: &str) -> String {
+        format!("{}/k8s/{cluster_id}", self.base_url)
+    }
+
+    /// A fresh, per-server sequence number for operation ids.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Binds `addr` (port 0 picks a free one) and serves the sandbox on the
+    /// current tokio runtime until [`RunningSandbox::shutdown`] (or drop).
+    pub fn start(addr: SocketAddr, world: World) -> Result<RunningSandbox, SandboxError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SandboxError::NoRuntime)?;
+        let bind_err = |source| SandboxError::Bind { addr, source };
+        let std_listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
+        std_listener.set_nonblocking(true).map_err(bind_err)?;
+        let local = std_listener.local_addr().map_err(bind_err)?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener).map_err(bind_err)?
+        };
+        let base_url = format!("http://{local}");
+        let state = AppState {
+            world: world.clone(),
+            base_url: base_url.clone().into(),
+            gke_operations: Arc::default(),
+            next_id: Arc::default(),
+        };
+        let app = router(state);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = runtime.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender also means: stop.
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(RunningSandbox {
+            addr: local,
+            base_url,
+            world,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/aws", eks::router(state.clone()))
+        .nest("/gke", gke::router(state.clone()))
+        .nest("/arm", aks::router(state.clone()))
+        .nest("/do", doks::router(state.clone()))
+        .with_state(state)
+}
+
+/// A sandbox serving in the background.
+pub struct RunningSandbox {
+    addr: SocketAddr,
+    base_url: String,
+    world: World,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningSandbox {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The world being served; changes through it are visible to clients.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// `KEY=value` lines that point the app or the CLI at this sandbox.
+    pub fn env_lines(&self) -> Vec<String> {
+        let b = &self.base_url;
+        vec![
+            format!("AWS_ENDPOINT_URL={b}/aws"),
+            format!("CLOUDOPS_GKE_ENDPOINT={b}/gke"),
+            format!("CLOUDOPS_ARM_ENDPOINT={b}/arm"),
+            format!("CLOUDOPS_DO_ENDPOINT={b}/do"),
+            format!("AWS_ACCESS_KEY_ID={AWS_ACCESS_KEY_ID}"),
+            format!("AWS_SECRET_ACCESS_KEY={AWS_SECRET_ACCESS_KEY}"),
+            format!("CLOUDOPS_GCP_ACCESS_TOKEN={GCP_ACCESS_TOKEN}"),
+            format!("CLOUDOPS_AZURE_ACCESS_TOKEN={AZURE_ACCESS_TOKEN}"),
+            format!("DIGITALOCEAN_ACCESS_TOKEN={DO_ACCESS_TOKEN}"),
+        ]
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for the
+    /// server to end.
+    pub async fn shutdown(mut self) -> Result<(), SandboxError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .map_err(SandboxError::Join)?
+                .map_err(SandboxError::Serve),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

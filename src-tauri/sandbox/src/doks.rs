@@ -1,0 +1,265 @@
+//! DigitalOcean API v2, Kubernetes part (under `/do`), served with the
+//! `cloudops_cloud::wire::doks` models.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::Response,
+    routing::get,
+    Router,
+};
+use cloudops_cloud::wire::doks::{
+    ClusterStatus, Credentials, DoError, KubernetesCluster, KubernetesClusterList,
+    KubernetesClusterResponse, Links, Meta, NodePool, NodePoolList, NodePoolResponse,
+    NodePoolUpdate, Pages,
+};
+
+use crate::{
+    http::{bearer, json, page, placeholder_ca_b64, query, QueryMap},
+    world::{self, rfc3339, Cloud, WorldError},
+    AppState, DO_ACCESS_TOKEN,
+};
+
+const DEFAULT_PER_PAGE: usize = 20;
+const MAX_PER_PAGE: usize = 200;
+/// DigitalOcean caps a pool at 1000 nodes... the sandbox at far fewer.
+const MAX_POOL_COUNT: u32 = 100;
+
+type Reply = Result<Response, Response>;
+
+pub(crate) fn router(_state: AppState) -> axum::Router<AppState> {
+    Router::new()
+        .route("/v2/kubernetes/clusters", get(list_clusters))
+        .route("/v2/kubernetes/clusters/{id}", get(get_cluster))
+        .route("/v2/kubernetes/clusters/{id}/node_pools", get(list_pools))
+        .route(
+            "/v2/kubernetes/clusters/{id}/node_pools/{pool_id}",
+            get(get_pool).put(update_pool),
+        )
+        .route("/v2/kubernetes/clusters/{id}/credentials", get(credentials))
+        .fallback(|| async { not_found() })
+        .layer(middleware::from_fn(auth))
+}
+
+fn error(status: StatusCode, id: &str, message: &str) -> Response {
+    json(
+        status,
+        &DoError {
+            id: id.to_string(),
+            message: message.to_string(),
+            request_id: None,
+        },
+    )
+}
+
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "The resource you requested could not be found.",
+    )
+}
+
+async fn auth(req: Request, next: Next) -> Response {
+    if bearer(req.headers()) == Some(DO_ACCESS_TOKEN) {
+        next.run(req).await
+    } else {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unable to authenticate you",
+        )
+    }
+}
+
+fn node_pool(cluster_id: &str, p: &world::NodePool) -> NodePool {
+    NodePool {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        size: p.machine_type.clone(),
+        count: p.count,
+        auto_scale: false,
+        min_nodes: 0,
+        max_nodes: 0,
+        tags: Some(vec![
+            "k8s".into(),
+            format!("k8s:{cluster_id}"),
+            "k8s:worker".into(),
+        ]),
+        // Individual nodes come with the per-cluster Kubernetes API.
+        nodes: None,
+    }
+}
+
+fn cluster(state: &AppState, c: &world::Cluster) -> KubernetesCluster {
+    KubernetesCluster {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        region: c.region.clone(),
+        version: format!("{}-do.0", c.k8s_version()),
+        status: ClusterStatus {
+            state: "running".into(),
+            message: None,
+        },
+        endpoint: state.k8s_url(&c.id),
+        ipv4: Some("127.0.0.1".into()),
+        vpc_uuid: None,
+        node_pools: c.node_pools.iter().map(|p| node_pool(&c.id, p)).collect(),
+        created_at: rfc3339(c.created_at),
+        updated_at: rfc3339(c.created_at),
+        ha: Some(false),
+        auto_upgrade: Some(false),
+        tags: Some(vec!["k8s".into(), format!("k8s:{}", c.id)]),
+    }
+}
+
+fn positive(q: &std::collections::HashMap<String, String>, key: &str) -> Option<usize> {
+    q.get(key)?.parse().ok().filter(|&n: &usize| n > 0)
+}
+
+async fn list_clusters(State(state): State<AppState>, q: QueryMap) -> Reply {
+    let q = query(q);
+    let page_no = positive(&q, "page").unwrap_or(1);
+    let per_page = positive(&q, "per_page")
+        .unwrap_or(DEFAULT_PER_PAGE)
+        .min(MAX_PER_PAGE);
+    let all: Vec<KubernetesCluster> = {
+        let world = state.world.read();
+        world
+            .clusters_of(Cloud::DigitalOcean)
+            .map(|c| cluster(&state, c))
+            .collect()
+    };
+    let offset = (page_no - 1).saturating_mul(per_page);
+    let (items, more) = page(&all, offset, per_page);
+    let last_page = all.len().div_ceil(per_page).max(1);
+    let url = |n: usize| {
+        format!(
+            "{}/do/v2/kubernetes/clusters?page={n}&per_page={per_page}",
+            state.base_url
+        )
+    };
+    let pages = Pages {
+        first: (page_no > 1).then(|| url(1)),
+        prev: (page_no > 1).then(|| url((page_no - 1).min(last_page))),
+        next: more.then(|| url(page_no + 1)),
+        last: more.then(|| url(last_page)),
+    };
+    let empty = pages.first.is_none() && pages.next.is_none();
+    Ok(json(
+        StatusCode::OK,
+        &KubernetesClusterList {
+            kubernetes_clusters: items,
+            links: Some(Links {
+                pages: (!empty).then_some(pages),
+            }),
+            meta: Some(Meta {
+                total: all.len() as u64,
+            }),
+        },
+    ))
+}
+
+fn find(state: &AppState, id: &str) -> Result<world::Cluster, Response> {
+    state
+        .world
+        .read()
+        .cluster(id)
+        .filter(|c| c.cloud == Cloud::DigitalOcean)
+        .cloned()
+        .ok_or_else(not_found)
+}
+
+async fn get_cluster(State(state): State<AppState>, Path(id): Path<String>) -> Reply {
+    let c = find(&state, &id)?;
+    Ok(json(
+        StatusCode::OK,
+        &KubernetesClusterResponse {
+            kubernetes_cluster: cluster(&state, &c),
+        },
+    ))
+}
+
+async fn list_pools(State(state): State<AppState>, Path(id): Path<String>) -> Reply {
+    let c = find(&state, &id)?;
+    Ok(json(
+        StatusCode::OK,
+        &NodePoolList {
+            node_pools: c.node_pools.iter().map(|p| node_pool(&c.id, p)).collect(),
+        },
+    ))
+}
+
+async fn get_pool(
+    State(state): State<AppState>,
+    Path((id, pool_id)): Path<(String, String)>,
+) -> Reply {
+    let c = find(&state, &id)?;
+    let p = c
+        .node_pools
+        .iter()
+        .find(|p| p.id == pool_id)
+        .ok_or_else(not_found)?;
+    Ok(json(
+        StatusCode::OK,
+        &NodePoolResponse {
+            node_pool: node_pool(&c.id, p),
+        },
+    ))
+}
+
+async fn update_pool(
+    State(state): State<AppState>,
+    Path((id, pool_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Reply {
+    let c = find(&state, &id)?;
+    if !c.node_pools.iter().any(|p| p.id == pool_id) {
+        return Err(not_found());
+    }
+    let update: NodePoolUpdate = serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!("invalid request body: {e}"),
+        )
+    })?;
+    if update.count > MAX_POOL_COUNT {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unprocessable_entity",
+            &format!("count must be at most {MAX_POOL_COUNT}"),
+        ));
+    }
+    let pool = state
+        .world
+        .set_node_pool_count(&c.id, &pool_id, update.count)
+        .map_err(|e| match e {
+            WorldError::UnknownCluster(_) | WorldError::UnknownNodePool { .. } => not_found(),
+        })?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &NodePoolResponse {
+            node_pool: node_pool(&c.id, &pool),
+        },
+    ))
+}
+
+async fn credentials(State(state): State<AppState>, Path(id): Path<String>) -> Reply {
+    let c = find(&state, &id)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(json(
+        StatusCode::OK,
+        &Credentials {
+            server: state.k8s_url(&c.id),
+            certificate_authority_data: placeholder_ca_b64(&c.id),
+            token: Some(format!("sandbox-k8s-{}", c.id)),
+            expires_at: Some(rfc3339(now + 7 * 86_400)),
+        },
+    ))
+}
