@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::cache::CacheCommand,
     },
+    /// The local multi-cloud emulator (loopback only).
+    Sandbox {
+        #[command(subcommand)]
+        command: commands::sandbox::SandboxCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),
+        Command::Sandbox { command } => commands::sandbox::run(command),
     };
     match result {
         Ok(code) => code,

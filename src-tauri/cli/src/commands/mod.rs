@@ -1,5 +1,6 @@
 pub mod cache;
 pub mod clusters;
+pub mod sandbox;
 
 use std::path::PathBuf;
 

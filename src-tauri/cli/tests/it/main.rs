@@ -164,3 +164,95 @@ fn help_works_for_every_command() {
         assert!(text.contains("--data-dir"), "{args:?}: {text}");
     }
 }
+
+mod sandbox_serve {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// A bare HTTP/1.0 GET: enough for one loopback request, no client crate.
+    fn get(base_url: &str, path: &str, token: &str) -> String {
+        let authority = base_url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(authority).expect("connecting to the sandbox");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    #[test]
+    fn serve_prints_endpoints_and_env_lines_then_stops_on_sigterm() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args(["sandbox", "serve", "--addr", "127.0.0.1:0", "--seed", "7"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting cloudops sandbox serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("first stdout line is not JSON ({e}): {line:?}"));
+        let base = doc["base_url"].as_str().unwrap().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        assert_eq!(doc["seed"], 7);
+        assert!(doc["clusters"].as_u64().unwrap() >= 4);
+        assert_eq!(doc["endpoints"]["do"], format!("{base}/do"));
+        let env: Vec<&str> = doc["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(env.contains(&format!("CLOUDOPS_DO_ENDPOINT={base}/do").as_str()));
+        assert!(env.iter().any(|l| l.starts_with("AWS_ENDPOINT_URL=")));
+        let token = env
+            .iter()
+            .find_map(|l| l.strip_prefix("DIGITALOCEAN_ACCESS_TOKEN="))
+            .expect("a DO token line");
+
+        // The printed endpoint and token really reach the DOKS API.
+        let ok = get(&base, "/do/v2/kubernetes/clusters", token);
+        assert!(ok.starts_with("HTTP/1.0 200"), "{ok}");
+        assert!(ok.contains("\"kubernetes_clusters\""), "{ok}");
+        let denied = get(&base, "/do/v2/kubernetes/clusters", "wrong");
+        assert!(denied.starts_with("HTTP/1.0 401"), "{denied}");
+
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let start = Instant::now();
+        loop {
+            if let Some(code) = child.try_wait().unwrap() {
+                assert!(code.success(), "sandbox exited with {code}");
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "sandbox did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn serve_refuses_a_non_loopback_address() {
+        let out = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args(["sandbox", "serve", "--addr", "0.0.0.0:0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+    }
+}
