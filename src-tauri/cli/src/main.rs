@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::cache::CacheCommand,
     },
+    /// Performance benchmarks (BRIEF §9); they print measurements.
+    Bench {
+        #[command(subcommand)]
+        command: commands::bench::BenchCommand,
+    },
     /// The local multi-cloud emulator (loopback only).
     Sandbox {
         #[command(subcommand)]
@@ -60,6 +65,7 @@ fn main() -> ExitCode {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),
         Command::Sandbox { command } => commands::sandbox::run(command),
+        Command::Bench { command } => commands::bench::run(&ctx, command),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod cache;
 pub mod clusters;
 pub mod sandbox;

@@ -256,3 +256,41 @@ mod sandbox_serve {
         assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
     }
 }
+
+mod bench {
+    use std::process::Command;
+
+    #[test]
+    fn bench_sandbox_reports_every_request_and_a_rate() {
+        let out = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args([
+                "bench",
+                "sandbox",
+                "--requests",
+                "300",
+                "--concurrency",
+                "8",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["requests"], 300);
+        assert_eq!(doc["ok"], 300, "{doc}");
+        assert_eq!(doc["failed"], 0);
+        assert_eq!(doc["concurrency"], 8);
+        // A measurement, not a goal: only check it is a real positive number.
+        assert!(doc["requests_per_second"].as_f64().unwrap() > 0.0);
+        assert!(doc["latency_ms_p99"].as_f64().unwrap() >= doc["latency_ms_p50"].as_f64().unwrap());
+    }
+
+    #[test]
+    fn bench_sandbox_rejects_zero_requests() {
+        let out = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args(["bench", "sandbox", "--requests", "0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+    }
+}
