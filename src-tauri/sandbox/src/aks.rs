@@ -163,25 +163,34 @@ fn managed_cluster(sub: &str, c: &world::Cluster) -> ManagedCluster {
             fqdn: None,
             private_fqdn: None,
             node_resource_group: Some(format!("MC_{}_{}_{}", resource_group(c), c.name, c.region)),
+            // The embedded profiles are the agent pools' own properties, so
+            // the two views of a pool cannot disagree.
             agent_pool_profiles: Some(
                 c.node_pools
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| AgentPoolProfile {
-                        name: p.name.clone(),
-                        count: i32::try_from(p.count).ok(),
-                        vm_size: Some(p.machine_type.clone()),
-                        min_count: None,
-                        max_count: None,
-                        enable_auto_scaling: Some(false),
-                        mode: Some(pool_mode(i)),
-                        os_type: Some("Linux".into()),
-                        provisioning_state: Some("Succeeded".into()),
-                    })
+                    .map(|(i, p)| profile_of(agent_pool(sub, c, i, p)))
                     .collect(),
             ),
             aad_profile: None,
         },
+    }
+}
+
+/// `agentPoolProfiles[]` entry for a pool: the same values, in the shape ARM
+/// embeds in the cluster.
+fn profile_of(pool: AgentPool) -> AgentPoolProfile {
+    let p = pool.properties;
+    AgentPoolProfile {
+        name: pool.name,
+        count: p.count,
+        vm_size: p.vm_size,
+        min_count: p.min_count,
+        max_count: p.max_count,
+        enable_auto_scaling: p.enable_auto_scaling,
+        mode: p.mode,
+        os_type: p.os_type,
+        provisioning_state: p.provisioning_state,
     }
 }
 

@@ -20,6 +20,22 @@ fn sigv4(region: &str) -> String {
     )
 }
 
+/// A signed GET whose 2xx body parses as `T`.
+async fn get_signed<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: String,
+    auth: &str,
+) -> T {
+    json(
+        http.get(url)
+            .header("authorization", auth)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn clusters_per_region_add_up_to_the_world() {
     let world = World::default();
@@ -100,24 +116,11 @@ async fn update_config_changes_the_desired_size() {
     let base = format!("{}/aws/clusters/{}", sandbox.base_url(), c.name);
     let auth = sigv4(&c.region);
 
-    let ngs: ListNodegroupsResponse = json(
-        http.get(format!("{base}/node-groups"))
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let ngs: ListNodegroupsResponse = get_signed(&http, format!("{base}/node-groups"), &auth).await;
     assert_eq!(ngs.nodegroups.len(), c.node_pools.len());
     let ng = &ngs.nodegroups[0];
-    let before: DescribeNodegroupResponse = json(
-        http.get(format!("{base}/node-groups/{ng}"))
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let before: DescribeNodegroupResponse =
+        get_signed(&http, format!("{base}/node-groups/{ng}"), &auth).await;
     assert_eq!(before.nodegroup.cluster_name, c.name);
     assert!(!before.nodegroup.instance_types.is_empty());
     let desired = before.nodegroup.scaling_config.desired_size.unwrap() + 1;
@@ -141,14 +144,8 @@ async fn update_config_changes_the_desired_size() {
     assert_eq!(update.update.status, "InProgress");
     assert_eq!(update.update.kind, "ConfigUpdate");
 
-    let after: DescribeNodegroupResponse = json(
-        http.get(format!("{base}/node-groups/{ng}"))
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let after: DescribeNodegroupResponse =
+        get_signed(&http, format!("{base}/node-groups/{ng}"), &auth).await;
     assert_eq!(after.nodegroup.scaling_config.desired_size, Some(desired));
 
     // desiredSize above maxSize is refused.
