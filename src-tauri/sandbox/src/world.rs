@@ -2,11 +2,18 @@
 //! the four clouds, generated from a seed.
 //!
 //! Generation is deterministic: the same seed (and cluster count) gives the
-//! same world, field for field. The only mutable state so far is the node pool
-//! sizes, which the provider scale calls change; it lives behind one
-//! `RwLock` in a cheaply cloneable [`World`] handle shared by every handler.
+//! same world, field for field. The provider-level state (node pool sizes,
+//! which the provider scale calls change) lives behind one `RwLock` in a
+//! cheaply cloneable [`World`] handle shared by every handler. Each cluster's
+//! Kubernetes objects live beside it, in [`crate::kube::Workloads`], built
+//! from the same seed on first use.
 
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::{
+    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    time::Duration,
+};
+
+use crate::kube::{KubeConfig, Workloads};
 
 /// The seed of the default world.
 pub const DEFAULT_SEED: u64 = 42;
@@ -174,6 +181,9 @@ pub enum WorldError {
 #[derive(Debug, Clone)]
 pub struct World {
     state: Arc<RwLock<WorldState>>,
+    /// The clusters' Kubernetes objects; not part of [`WorldState`], so that
+    /// snapshots stay cheap and comparable.
+    kube: Arc<Workloads>,
 }
 
 impl Default for World {
@@ -197,7 +207,39 @@ impl World {
     pub fn from_state(state: WorldState) -> Self {
         Self {
             state: Arc::new(RwLock::new(state)),
+            kube: Arc::default(),
         }
+    }
+
+    /// This world with pods that take `delay` to turn Ready (default
+    /// [`crate::kube::DEFAULT_READINESS_DELAY`]).
+    pub fn with_readiness_delay(self, delay: Duration) -> Self {
+        self.set_readiness_delay(delay);
+        self
+    }
+
+    /// Changes the readiness delay of pods created from now on.
+    pub fn set_readiness_delay(&self, delay: Duration) {
+        self.kube.set_config(|c| c.readiness_delay = delay);
+    }
+
+    /// This world with HPAs evaluated every `period` (default
+    /// [`crate::kube::DEFAULT_HPA_SYNC_PERIOD`]).
+    pub fn with_hpa_sync_period(self, period: Duration) -> Self {
+        self.set_hpa_sync_period(period);
+        self
+    }
+
+    pub fn set_hpa_sync_period(&self, period: Duration) {
+        self.kube.set_config(|c| c.hpa_sync_period = period);
+    }
+
+    pub fn kube_config(&self) -> KubeConfig {
+        self.kube.config()
+    }
+
+    pub(crate) fn workloads(&self) -> &Workloads {
+        &self.kube
     }
 
     /// A copy of the current state.
@@ -238,7 +280,11 @@ impl World {
                 pool: pool_key.to_string(),
             })?;
         let r = f(pool);
-        Ok((r, pool.clone()))
+        let pool = pool.clone();
+        drop(state);
+        // The cluster's nodes follow the pool (kube/nodes.rs).
+        self.kube.wake();
+        Ok((r, pool))
     }
 
     /// Sets a pool's size, widening its bounds if needed.

@@ -3,12 +3,14 @@
 //! Every provider response is parsed with the `cloudops_cloud::wire` types,
 //! the ones that also parse the official fixtures: that is the wire-format
 //! proof of BRIEF §6. (EKS has no shared wire module; its test against moto
-//! comes in a later slice.)
+//! comes in a later slice.) The per-cluster Kubernetes API is driven by the
+//! real `kube::Client` (`kube/`).
 
 mod aks;
 mod doks;
 mod eks;
 mod gke;
+mod kube;
 mod world;
 
 use std::net::SocketAddr;
