@@ -1,24 +1,23 @@
 //! Azure Resource Manager, AKS part (under `/arm`), served with the
 //! `cloudops_cloud::wire::arm` models at API version `2025-10-01`.
 //!
-//! Not yet here: the agent pool PUT-to-scale with its `Azure-AsyncOperation`
-//! long-running-operation polling (a later slice).
+//! Scaling is the agent-pool PUT, long-running through `Azure-AsyncOperation`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use axum::{
-    extract::{Path, Request, State},
+    extract::{rejection::JsonRejection, Path, Request, State},
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::Response,
     routing::{get, post},
-    Router,
+    Json, Router,
 };
 use base64::Engine as _;
 use cloudops_cloud::wire::arm::{
-    AgentPool, AgentPoolProfile, AgentPoolProperties, ArmError, ArmErrorResponse, ArmList,
-    CredentialResult, CredentialResults, ManagedCluster, ManagedClusterProperties, PowerState,
-    Subscription, API_VERSION,
+    AgentPool, AgentPoolProfile, AgentPoolProperties, AgentPoolScaleRequest, ArmError,
+    ArmErrorResponse, ArmList, CredentialResult, CredentialResults, ManagedCluster,
+    ManagedClusterProperties, PowerState, Subscription, API_VERSION,
 };
 
 use crate::{
@@ -27,6 +26,8 @@ use crate::{
     AppState, AZURE_ACCESS_TOKEN,
 };
 
+/// The sandbox caps a pool well below AKS's own limit of 1000.
+const MAX_POOL_COUNT: i32 = 100;
 /// `managedClusters` list page size: small, so that paging is exercised.
 pub(crate) const PAGE_SIZE: usize = 5;
 /// The `api-version`s the sandbox accepts for `GET /subscriptions`.
@@ -47,7 +48,14 @@ pub(crate) fn router(_state: AppState) -> Router<AppState> {
         )
         .route(CLUSTER, get(get_cluster))
         .route(&format!("{CLUSTER}/agentPools"), get(list_pools))
-        .route(&format!("{CLUSTER}/agentPools/{{pool}}"), get(get_pool))
+        .route(
+            &format!("{CLUSTER}/agentPools/{{pool}}"),
+            get(get_pool).put(put_pool),
+        )
+        .route(
+            "/subscriptions/{sub}/providers/Microsoft.ContainerService/locations/{location}/operations/{operation}",
+            get(get_operation),
+        )
         .route(
             &format!("{CLUSTER}/listClusterUserCredential"),
             post(credentials),
@@ -352,6 +360,118 @@ async fn get_pool(State(state): State<AppState>, Path(p): Path<PoolPath>, q: Que
             )
         })?;
     Ok(json(StatusCode::OK, &agent_pool(&cp.sub, &c, i, pool)))
+}
+
+/// The agent-pool PUT that scales (ARM's only way to resize a pool). Like
+/// ARM, it answers with the pool in `Updating` and an `Azure-AsyncOperation`
+/// header to poll; the sandbox applies the change at once, so the operation
+/// already reads `Succeeded`.
+async fn put_pool(
+    State(state): State<AppState>,
+    Path(p): Path<PoolPath>,
+    q: QueryMap,
+    body: Result<Json<AgentPoolScaleRequest>, JsonRejection>,
+) -> Reply {
+    let Json(body) = body.map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            format!(
+                "The request content was invalid and could not be deserialized: {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let cp = ClusterPath {
+        sub: p.sub.clone(),
+        rg: p.rg.clone(),
+        name: p.name.clone(),
+    };
+    let c = find(&state, &cp, q)?;
+    let (i, pool) = c
+        .node_pools
+        .iter()
+        .enumerate()
+        .find(|(_, pool)| pool.name.eq_ignore_ascii_case(&p.pool))
+        .ok_or_else(|| {
+            // ARM would create the pool; the sandbox's world has fixed pools.
+            error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                format!(
+                    "The sandbox cannot create agent pool '{}'; only existing pools can be scaled.",
+                    p.pool
+                ),
+            )
+        })?;
+    let props = &body.properties;
+    let count = match (props.enable_auto_scaling, props.count, props.min_count, props.max_count) {
+        (Some(true), _, Some(min), Some(max)) if min <= max => pool.count.clamp(min.max(0) as u32, max.max(0) as u32),
+        (Some(true), ..) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                "enableAutoScaling requires minCount <= maxCount.".into(),
+            ))
+        }
+        (_, Some(n), ..) if (0..=MAX_POOL_COUNT).contains(&n) => n as u32,
+        (_, Some(n), ..) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                format!("The value of parameter agentPoolProfile.count is invalid: {n}. It must be between 0 and {MAX_POOL_COUNT}."),
+            ))
+        }
+        (_, None, ..) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                "properties.count is required when autoscaling is off.".into(),
+            ))
+        }
+    };
+    let updated = state
+        .world
+        .set_node_pool_count(&c.id, &pool.id, count)
+        .map_err(|e| error(StatusCode::NOT_FOUND, "ResourceNotFound", e.to_string()))?;
+    let op_id = format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        state.next_id(),
+        state.next_id()
+    );
+    let op_url = format!(
+        "{}/arm/subscriptions/{}/providers/Microsoft.ContainerService/locations/{}/operations/{op_id}?api-version={API_VERSION}",
+        state.base_url, cp.sub, c.region
+    );
+    let mut reply = agent_pool(&cp.sub, &c, i, &updated);
+    reply.properties.provisioning_state = Some("Updating".into());
+    let mut resp = json(StatusCode::OK, &reply);
+    if let Ok(v) = HeaderValue::from_str(&op_url) {
+        resp.headers_mut().insert("azure-asyncoperation", v);
+    }
+    Ok(resp)
+}
+
+#[derive(serde::Deserialize)]
+struct OperationPath {
+    sub: String,
+    #[allow(dead_code)]
+    location: String,
+    operation: String,
+}
+
+/// The `Azure-AsyncOperation` status resource.
+async fn get_operation(
+    State(state): State<AppState>,
+    Path(p): Path<OperationPath>,
+    q: QueryMap,
+) -> Reply {
+    check_api_version(&query(q), &[API_VERSION])?;
+    check_subscription(&state.world.read(), &p.sub)?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "name": p.operation, "status": "Succeeded" }),
+    ))
 }
 
 async fn credentials(

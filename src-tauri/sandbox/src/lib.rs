@@ -1,10 +1,10 @@
 //! The local multi-cloud emulator (BRIEF §6): the four provider APIs on their
 //! real paths and wire formats, driven by a simulated [`World`].
 //!
-//! This slice serves the provider APIs (EKS, GKE, AKS/ARM, DOKS) for the
-//! clusters and node pools of the world. The per-cluster Kubernetes and
-//! Prometheus APIs and chaos control arrive in later slices; cluster endpoints
-//! already point at `/k8s/{cluster-id}`, which 404s until then.
+//! It serves the provider APIs (EKS, GKE, AKS/ARM, DOKS) for the clusters and
+//! node pools of the world, and each cluster's Kubernetes API at
+//! `/k8s/{cluster-id}` (the `kube` module). Prometheus and chaos control
+//! arrive in later slices.
 //!
 //! It depends on `cloudops-core` and on the wire models of `cloudops-cloud`
 //! (the same types the provider clients parse), never the reverse.
@@ -30,6 +30,7 @@ mod doks;
 pub mod eks;
 mod gke;
 mod http;
+pub mod kube;
 pub mod world;
 
 pub use world::{Cloud, Cluster, NodePool, World, WorldError, WorldState};
@@ -102,7 +103,9 @@ impl Sandbox {
             gke_operations: Arc::default(),
             next_id: Arc::default(),
         };
-        let app = router(state);
+        // The clusters' controllers run beside the server (kube/controllers.rs).
+        let kube = kube::Controllers::start(&runtime, &world);
+        let app = router(state, &kube);
         let (tx, rx) = oneshot::channel::<()>();
         let task = runtime.spawn(async move {
             axum::serve(listener, app)
@@ -116,18 +119,20 @@ impl Sandbox {
             addr: local,
             base_url,
             world,
+            kube,
             shutdown: Some(tx),
             task: Some(task),
         })
     }
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, kube: &kube::Controllers) -> Router {
     Router::new()
         .nest("/aws", eks::router(state.clone()))
         .nest("/gke", gke::router(state.clone()))
         .nest("/arm", aks::router(state.clone()))
         .nest("/do", doks::router(state.clone()))
+        .nest("/k8s", kube::router(state.clone(), kube))
         .with_state(state)
 }
 
@@ -136,6 +141,7 @@ pub struct RunningSandbox {
     addr: SocketAddr,
     base_url: String,
     world: World,
+    kube: kube::Controllers,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -158,7 +164,21 @@ impl RunningSandbox {
     /// `KEY=value` lines that point the app or the CLI at this sandbox.
     pub fn env_lines(&self) -> Vec<String> {
         let b = &self.base_url;
+        // The scopes to discover: the world's AWS regions and GCP project
+        // (Azure subscriptions and DigitalOcean need none: they are listed).
+        let (aws_regions, gcp_project) = {
+            let w = self.world.read();
+            let mut regions: Vec<String> = w
+                .clusters_of(Cloud::Aws)
+                .map(|c| c.region.clone())
+                .collect();
+            regions.sort();
+            regions.dedup();
+            (regions.join(","), w.accounts.gcp_project.clone())
+        };
         vec![
+            format!("CLOUDOPS_AWS_REGIONS={aws_regions}"),
+            format!("CLOUDOPS_GCP_PROJECTS={gcp_project}"),
             format!("AWS_ENDPOINT_URL={b}/aws"),
             format!("CLOUDOPS_GKE_ENDPOINT={b}/gke"),
             format!("CLOUDOPS_ARM_ENDPOINT={b}/arm"),
@@ -171,9 +191,21 @@ impl RunningSandbox {
         ]
     }
 
+    /// [`Self::env_lines`] as a map, for an in-process client that must see
+    /// the sandbox's variables and not the process's.
+    pub fn env_map(&self) -> std::collections::BTreeMap<String, String> {
+        self.env_lines()
+            .iter()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
     /// Stops accepting, lets in-flight requests finish, and waits for the
     /// server to end.
     pub async fn shutdown(mut self) -> Result<(), SandboxError> {
+        // First end the watches, which would hold a graceful shutdown open.
+        self.kube.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
