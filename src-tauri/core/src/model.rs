@@ -102,6 +102,11 @@ pub struct ClusterSummary {
     pub node_pools: Vec<NodePoolSummary>,
     #[ts(type = "number")]
     pub collected_at: i64,
+    /// When a complete discovery of its source last missed it (unix
+    /// seconds): the cluster is kept, marked gone, never silently deleted.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub gone_at: Option<i64>,
 }
 
 impl ClusterSummary {
@@ -126,12 +131,72 @@ pub struct CacheInfo {
     pub size_bytes: u64,
 }
 
+/// One source (provider × account × scope) that failed during discovery.
+/// The message names the provider and the place; the hint says what to do.
+/// Never carries a secret: it is built from typed errors, not raw replies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SourceError {
+    pub provider: Provider,
+    pub account: String,
+    /// Region, project or subscription; empty for account-wide failures.
+    pub scope: String,
+    /// A stable kind: `unauthorized`, `throttled`, `timeout`, …
+    pub kind: String,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Live progress of a discovery run, one event per step of each source,
+/// for the Fleet screen's progress display and the CLI's stderr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[ts(export)]
+pub enum DiscoveryProgress {
+    /// The account's scopes are known.
+    Planned {
+        provider: Provider,
+        account: String,
+        scopes: u32,
+    },
+    ScopeDone {
+        provider: Provider,
+        account: String,
+        scope: String,
+        clusters: u32,
+        #[ts(type = "number")]
+        millis: u64,
+    },
+    ScopeFailed {
+        provider: Provider,
+        account: String,
+        scope: String,
+        kind: String,
+        message: String,
+    },
+}
+
+/// The last discovery run, as recorded in the cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DiscoveryStatus {
+    #[ts(type = "number")]
+    pub started_ms: i64,
+    #[ts(type = "number")]
+    pub finished_ms: i64,
+    pub cluster_count: u32,
+    pub errors: Vec<SourceError>,
+}
+
 /// What the Fleet screen and `cloudops clusters --offline` show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct FleetOverview {
     pub clusters: Vec<ClusterSummary>,
     pub cache: CacheInfo,
+    /// `None` until the first discovery.
+    #[serde(default)]
+    pub last_discovery: Option<DiscoveryStatus>,
 }
 
 #[cfg(test)]
@@ -170,6 +235,7 @@ mod tests {
             endpoint: None,
             node_pools: vec![pool(3), pool(4)],
             collected_at: 0,
+            gone_at: None,
         };
         assert_eq!(c.node_count(), 7);
         assert_eq!(c.id, "gcp/acct/europe-west1/prod");

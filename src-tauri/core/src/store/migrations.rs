@@ -53,8 +53,37 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 "#;
 
+/// Discovery (issue 4): how the provider addresses each cluster, the scope
+/// it was found in (so that a complete scope can mark what it no longer
+/// sees as gone), and a record of each run with its per-source errors (so
+/// the Fleet screen can show them offline).
+const V2_DISCOVERY: &str = r#"
+ALTER TABLE clusters ADD COLUMN native_id TEXT;
+ALTER TABLE clusters ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE clusters ADD COLUMN gone_at INTEGER;
+
+CREATE TABLE discovery_runs (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_ms    INTEGER NOT NULL,
+    finished_ms   INTEGER NOT NULL,
+    cluster_count INTEGER NOT NULL,
+    error_count   INTEGER NOT NULL
+);
+
+CREATE TABLE discovery_errors (
+    run_id   INTEGER NOT NULL REFERENCES discovery_runs(id) ON DELETE CASCADE,
+    provider TEXT NOT NULL,
+    account  TEXT NOT NULL,
+    scope    TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    hint     TEXT NOT NULL
+);
+CREATE INDEX discovery_errors_by_run ON discovery_errors(run_id);
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
-const MIGRATIONS: &[M<'static>] = &[M::up(V1_FOUNDATION)];
+const MIGRATIONS: &[M<'static>] = &[M::up(V1_FOUNDATION), M::up(V2_DISCOVERY)];
 
 pub(crate) fn all() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)

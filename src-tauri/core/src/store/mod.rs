@@ -8,6 +8,8 @@
 mod clusters;
 pub mod migrations;
 
+pub use clusters::{AppliedDiscovery, CompleteScope, DiscoveredRow, DiscoveryRun};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -260,6 +262,7 @@ impl Store {
         Ok(FleetOverview {
             clusters: self.clusters(None)?,
             cache: self.info()?,
+            last_discovery: self.last_discovery()?,
         })
     }
 

@@ -25,6 +25,7 @@ fn cluster(provider: Provider, name: &str, pools: &[(&str, u32)]) -> ClusterSumm
             })
             .collect(),
         collected_at: 1_700_000_000,
+        gone_at: None,
     }
 }
 
@@ -255,4 +256,115 @@ fn the_audit_log_is_append_only() {
 fn data_dir_resolution_prefers_the_explicit_flag() {
     let explicit = std::path::Path::new("/tmp/explicit-cloudops");
     assert_eq!(resolve_data_dir(Some(explicit)).unwrap(), explicit);
+}
+
+fn row(name: &str, scope: &str) -> DiscoveredRow {
+    DiscoveredRow {
+        summary: cluster(Provider::Aws, name, &[("general", 2)]),
+        native_id: format!("arn:aws:eks:eu-west-1:1:cluster/{name}"),
+        scope: scope.into(),
+    }
+}
+
+fn complete(scope: &str) -> CompleteScope {
+    CompleteScope {
+        provider: Provider::Aws,
+        account: "acct".into(),
+        scope: scope.into(),
+    }
+}
+
+#[test]
+fn discovery_marks_missing_clusters_gone_only_in_complete_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in(dir.path()).unwrap();
+    assert_eq!(store.last_discovery().unwrap(), None);
+    let first = DiscoveryRun {
+        started_ms: 1_000,
+        finished_ms: 2_000,
+        rows: vec![
+            row("a", "eu-west-1"),
+            row("b", "eu-west-1"),
+            row("c", "us-east-1"),
+        ],
+        complete_scopes: vec![complete("eu-west-1"), complete("us-east-1")],
+        errors: vec![],
+    };
+    assert_eq!(store.apply_discovery(&first).unwrap().marked_gone, 0);
+
+    // Second run: `b` vanished from a complete scope; `us-east-1` failed, so
+    // `c` (unseen) must stay as it was.
+    let error = crate::model::SourceError {
+        provider: Provider::Aws,
+        account: "acct".into(),
+        scope: "us-east-1".into(),
+        kind: "server_error".into(),
+        message: "aws: the API failed (HTTP 503)".into(),
+        hint: "retry".into(),
+    };
+    let second = DiscoveryRun {
+        started_ms: 10_000,
+        finished_ms: 12_000,
+        rows: vec![row("a", "eu-west-1")],
+        complete_scopes: vec![complete("eu-west-1")],
+        errors: vec![error.clone()],
+    };
+    let applied = store.apply_discovery(&second).unwrap();
+    assert_eq!(
+        applied,
+        AppliedDiscovery {
+            upserted: 1,
+            marked_gone: 1
+        }
+    );
+    let by_name = |store: &Store, n: &str| {
+        store
+            .clusters(None)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == n)
+            .unwrap()
+    };
+    assert_eq!(by_name(&store, "a").gone_at, None);
+    assert_eq!(by_name(&store, "b").gone_at, Some(12));
+    assert_eq!(by_name(&store, "c").gone_at, None);
+    assert_eq!(
+        store.clusters(None).unwrap().len(),
+        3,
+        "gone clusters are kept"
+    );
+    let last = store.last_discovery().unwrap().unwrap();
+    assert_eq!(
+        (last.started_ms, last.finished_ms, last.cluster_count),
+        (10_000, 12_000, 1)
+    );
+    assert_eq!(last.errors, vec![error]);
+    assert_eq!(
+        store.cluster_locator(&row("a", "").summary.id).unwrap(),
+        Some((
+            "arn:aws:eks:eu-west-1:1:cluster/a".into(),
+            "eu-west-1".into()
+        ))
+    );
+
+    // `b` comes back: no longer gone.
+    let third = DiscoveryRun {
+        started_ms: 20_000,
+        finished_ms: 21_000,
+        rows: vec![row("a", "eu-west-1"), row("b", "eu-west-1")],
+        complete_scopes: vec![complete("eu-west-1")],
+        errors: vec![],
+    };
+    store.apply_discovery(&third).unwrap();
+    assert_eq!(by_name(&store, "b").gone_at, None);
+    assert!(store.last_discovery().unwrap().unwrap().errors.is_empty());
+    assert_eq!(
+        store
+            .fleet_overview()
+            .unwrap()
+            .last_discovery
+            .unwrap()
+            .finished_ms,
+        21_000
+    );
 }
