@@ -13,12 +13,17 @@ MIN_NODE := 20.19
 # Tauri 2 on bookworm (https://v2.tauri.app prerequisites) plus what we use.
 APT_BUILD := build-essential pkg-config file curl libssl-dev libwebkit2gtk-4.1-dev \
              libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-# The e2e suite: a virtual display and WebKit's WebDriver.
-APT_TEST := xvfb xauth webkit2gtk-driver
+# The e2e suite: a virtual display and WebKit's WebDriver; python3-venv for moto.
+APT_TEST := xvfb xauth webkit2gtk-driver python3-venv
+# moto (PyPI `moto[server]`) is the EKS path's second witness besides the
+# sandbox (BRIEF §6, §10). Pinned, in a venv outside the clone that the tests
+# find on their own (cloud/tests/it/moto.rs; CLOUDOPS_MOTO_SERVER overrides).
+MOTO_VERSION := 5.2.5
+CLOUDOPS_VENV := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cloudops-venv
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run test deps test-deps toolchain ui ui-deps test-rust test-ui test-e2e check-layers check-bindings fmt clean
+.PHONY: help run test deps test-deps moto toolchain ui ui-deps test-rust test-ui test-e2e check-layers check-bindings fmt clean
 
 help:
 	@echo "make run    install what is missing, build, and launch CloudOps Console"
@@ -50,11 +55,22 @@ toolchain:
 deps: toolchain
 	@$(call apt_ensure,$(APT_BUILD))
 
-test-deps: deps
+test-deps: deps moto
 	@$(call apt_ensure,$(APT_TEST))
 	@if ! tauri-driver --help 2>/dev/null | grep -q "tauri-driver"; then \
 	  echo ">> installing tauri-driver $(TAURI_DRIVER_VERSION)"; \
 	  $(CARGO) install tauri-driver --locked --version $(TAURI_DRIVER_VERSION); \
+	fi
+
+# Creates the venv and installs the pinned moto[server] only when that exact
+# version is not already there: a warm run is one python start-up.
+moto:
+	@$(call apt_ensure,python3-venv)
+	@if ! "$(CLOUDOPS_VENV)/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("moto") != "$(MOTO_VERSION)")' 2>/dev/null \
+	    || [ ! -x "$(CLOUDOPS_VENV)/bin/moto_server" ]; then \
+	  echo ">> installing moto[server]==$(MOTO_VERSION) into $(CLOUDOPS_VENV)"; \
+	  python3 -m venv "$(CLOUDOPS_VENV)"; \
+	  "$(CLOUDOPS_VENV)/bin/pip" install -q --disable-pip-version-check "moto[server]==$(MOTO_VERSION)"; \
 	fi
 
 # --- the web UI (tauri-build needs ui/dist before any build of the app) ---
@@ -75,7 +91,12 @@ run: deps ui
 	  $(CARGO) run --bin cloudops-desktop; \
 	else \
 	  echo ">> No display (DISPLAY/WAYLAND_DISPLAY unset): printing the headless fleet report instead of opening the window."; \
-	  $(CARGO) run -q -p cloudops-cli -- clusters --offline; \
+	  if [ -n "$${CLOUDOPS_AWS_REGIONS:-}$${AWS_PROFILE:-}$${AWS_ACCESS_KEY_ID:-}$${CLOUDOPS_GCP_PROJECTS:-}$${CLOUDOPS_AZURE_ACCESS_TOKEN:-}$${DIGITALOCEAN_ACCESS_TOKEN:-}" ]; then \
+	    $(CARGO) run -q -p cloudops-cli -- clusters; \
+	  else \
+	    echo ">> No cloud account configured: discovering the built-in sandbox (a simulated fleet on loopback)."; \
+	    $(CARGO) run -q -p cloudops-cli -- clusters --sandbox; \
+	  fi; \
 	fi
 
 test: test-deps ui fmt check-layers test-rust test-ui test-e2e check-bindings

@@ -3,10 +3,21 @@
 //! access, the collectors that write into `cloudops_core::store`, the action
 //! executors, and the retry/circuit-breaker layer.
 //!
-//! `wire` holds the provider payload models, proven against the official
-//! examples; the sandbox (issue 3) serves the same types. The layout is fixed
-//! now so that later work lands where the architecture
-//! map says; the modules arrive with their issues (providers and discovery:
-//! issue 4; collectors: issue 5; executors: issue 6).
+//! - `wire`: the provider payload models, proven against the official
+//!   examples; the sandbox serves the same types.
+//! - `providers`: the trait and its implementations.
+//! - `resilience`: timeouts, retries and circuit breakers for every call.
+//! - `rest`: JSON over HTTPS for the providers without an SDK.
+//! - `discovery`: all accounts × scopes, concurrently, into the cache.
 
+pub mod ambient;
+pub mod discovery;
+pub mod error;
+pub mod kubeconfig;
+pub mod providers;
+pub mod resilience;
+pub mod rest;
+pub mod time;
 pub mod wire;
+
+pub use error::ProviderError;

@@ -355,7 +355,9 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetNodePoolSizeRequest {
-    #[serde(deserialize_with = "proto_int::required")]
+    /// Proto3 JSON leaves a 0 out, so scaling to zero arrives as `{}` (the
+    /// official client sends exactly that): absent means 0.
+    #[serde(default, deserialize_with = "proto_int::required")]
     pub node_count: i32,
 }
 
@@ -550,7 +552,13 @@ mod tests {
         let back: SetNodePoolSizeRequest =
             serde_json::from_value(json!({ "nodeCount": "4" })).unwrap();
         assert_eq!(back.node_count, 4);
-        assert!(serde_json::from_value::<SetNodePoolSizeRequest>(json!({})).is_err());
+        // Proto3 JSON leaves 0 out: `{}` is "scale to zero", exactly what
+        // google-cloud-container-v1 sends for it.
+        let zero: SetNodePoolSizeRequest = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(zero.node_count, 0);
+        assert!(
+            serde_json::from_value::<SetNodePoolSizeRequest>(json!({"nodeCount": "x"})).is_err()
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ fn example(file: &str) -> Value {
 }
 
 /// `responses["<code>"].body` of an example.
-fn body(file: &str, code: &str) -> Value {
+pub(crate) fn body(file: &str, code: &str) -> Value {
     at(&example(file), &format!("/responses/{code}/body"), file).clone()
 }
 

@@ -42,7 +42,7 @@ fn examples(rel: &str) -> Vec<(String, Value)> {
 }
 
 /// The one example of a response file.
-fn example(rel: &str) -> Value {
+pub(crate) fn example(rel: &str) -> Value {
     let mut all = examples(rel);
     assert_eq!(all.len(), 1, "{rel}: expected one example");
     all.remove(0).1

@@ -10,12 +10,13 @@ use cloudops_cloud::wire::gke::{
     Operation, OperationStatus, SetNodePoolAutoscalingRequest, SetNodePoolSizeRequest, Status,
     METHODS,
 };
+use google_cloud_container_v1::model as sdk;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
 
 use crate::support::{assert_round_trip, at, parse, read_json};
 
-fn discovery() -> Value {
+pub(crate) fn discovery() -> Value {
     read_json("gcp/container-v1-discovery.json")
 }
 
@@ -23,7 +24,7 @@ fn discovery() -> Value {
 /// property, every value must have the property's JSON type (`int64` is
 /// `type: string` there), and enum strings must be among the enum's values.
 /// `$ref`, array `items` and map `additionalProperties` are followed.
-fn schema_errors(doc: &Value, value: &Value, schema_name: &str) -> Vec<String> {
+pub(crate) fn schema_errors(doc: &Value, value: &Value, schema_name: &str) -> Vec<String> {
     let mut errors = Vec::new();
     let schema = json!({ "$ref": schema_name });
     check(doc, value, &schema, schema_name, &mut errors);
@@ -322,7 +323,7 @@ fn the_methods_we_call_exist_with_our_paths_and_verbs() {
 
 /// A `projects/acme-prod/locations/-/clusters` answer as the API writes it:
 /// camelCase, int64 as strings, defaults left out, and many fields we ignore.
-fn realistic_list() -> Value {
+pub(crate) fn realistic_list() -> Value {
     // Raw text, as it comes off the wire.
     serde_json::from_str(
         r#"{
@@ -571,4 +572,169 @@ fn google_error_response() {
     assert_eq!(e.error.status.as_deref(), Some("PERMISSION_DENIED"));
     assert!(e.error.message.contains("container.clusters.list"));
     assert_round_trip(&e, &raw, "error");
+}
+
+// ---------------------------------------------------------------------------
+// The GKE provider parses with google-cloud-container-v1's own model types
+// (decision 0005), so the same payloads must read the same through them.
+
+fn sdk_parse<T: DeserializeOwned>(value: &Value, what: &str) -> T {
+    serde_json::from_value(value.clone())
+        .unwrap_or_else(|e| panic!("{what} does not parse with the SDK types: {e}"))
+}
+
+/// The fields the provider reads, from either model, side by side.
+pub(crate) fn assert_same_cluster(wire: &Cluster, sdk: &sdk::Cluster) {
+    assert_eq!(wire.name, sdk.name);
+    assert_eq!(wire.location, sdk.location);
+    assert_eq!(wire.endpoint.as_deref().unwrap_or(""), sdk.endpoint);
+    assert_eq!(
+        wire.current_master_version.as_deref().unwrap_or(""),
+        sdk.current_master_version
+    );
+    let wire_status = serde_json::to_value(wire.status).unwrap();
+    assert_eq!(
+        wire_status.as_str(),
+        sdk.status.name(),
+        "status of {}",
+        wire.name
+    );
+    #[allow(deprecated)]
+    let sdk_count = sdk.current_node_count;
+    assert_eq!(wire.current_node_count.unwrap_or(0), sdk_count);
+    assert_eq!(
+        wire.master_auth
+            .as_ref()
+            .and_then(|m| m.cluster_ca_certificate.as_deref())
+            .unwrap_or(""),
+        sdk.master_auth
+            .as_ref()
+            .map(|m| m.cluster_ca_certificate.as_str())
+            .unwrap_or("")
+    );
+    assert_eq!(wire.node_pools.len(), sdk.node_pools.len());
+    for (w, s) in wire.node_pools.iter().zip(&sdk.node_pools) {
+        assert_eq!(w.name, s.name);
+        assert_eq!(w.initial_node_count.unwrap_or(0), s.initial_node_count);
+        assert_eq!(w.locations, s.locations);
+        assert_eq!(
+            w.config
+                .as_ref()
+                .and_then(|c| c.machine_type.as_deref())
+                .unwrap_or(""),
+            s.config
+                .as_ref()
+                .map(|c| c.machine_type.as_str())
+                .unwrap_or("")
+        );
+        let wa = w.autoscaling.clone().unwrap_or_default();
+        let sa = s.autoscaling.clone().unwrap_or_default();
+        assert_eq!(wa.enabled.unwrap_or(false), sa.enabled);
+        assert_eq!(wa.min_node_count.unwrap_or(0), sa.min_node_count);
+        assert_eq!(wa.max_node_count.unwrap_or(0), sa.max_node_count);
+        assert_eq!(
+            wa.total_min_node_count.unwrap_or(0),
+            sa.total_min_node_count
+        );
+        assert_eq!(
+            wa.total_max_node_count.unwrap_or(0),
+            sa.total_max_node_count
+        );
+        assert_eq!(
+            w.max_pods_constraint
+                .as_ref()
+                .and_then(|m| m.max_pods_per_node)
+                .unwrap_or(0),
+            s.max_pods_constraint
+                .as_ref()
+                .map(|m| m.max_pods_per_node)
+                .unwrap_or(0)
+        );
+        let w_status = w.status.map(|st| serde_json::to_value(st).unwrap());
+        assert_eq!(
+            w_status
+                .as_ref()
+                .and_then(Value::as_str)
+                .unwrap_or("STATUS_UNSPECIFIED"),
+            s.status.name().unwrap_or("?"),
+            "status of pool {}",
+            w.name
+        );
+    }
+}
+
+#[test]
+fn the_realistic_list_reads_the_same_through_the_sdk_types() {
+    let raw = realistic_list();
+    let wire: ListClustersResponse = parse(&raw, "ListClustersResponse");
+    let sdk: sdk::ListClustersResponse = sdk_parse(&raw, "ListClustersResponse");
+    assert_eq!(wire.missing_zones, sdk.missing_zones);
+    assert_eq!(wire.clusters.len(), sdk.clusters.len());
+    for (w, s) in wire.clusters.iter().zip(&sdk.clusters) {
+        assert_same_cluster(w, s);
+    }
+}
+
+#[test]
+fn every_modelled_field_reads_the_same_through_the_sdk_types() {
+    // The fully populated models, as the sandbox would write them.
+    let cluster = serde_json::to_value(full_cluster()).unwrap();
+    assert_same_cluster(&full_cluster(), &sdk_parse(&cluster, "Cluster"));
+    let list = serde_json::to_value(ListNodePoolsResponse {
+        node_pools: vec![full_node_pool()],
+    })
+    .unwrap();
+    let pools: sdk::ListNodePoolsResponse = sdk_parse(&list, "ListNodePoolsResponse");
+    assert_eq!(pools.node_pools[0].name, "default-pool");
+
+    let op = serde_json::to_value(full_operation()).unwrap();
+    let op: sdk::Operation = sdk_parse(&op, "Operation");
+    assert_eq!(op.status, sdk::operation::Status::Done);
+    assert_eq!(op.operation_type, sdk::operation::Type::SetNodePoolSize);
+    assert_eq!(op.error.as_ref().map(|e| e.code), Some(8));
+    assert!(op.target_link.ends_with("/nodePools/default-pool"));
+}
+
+#[test]
+fn sdk_set_size_bodies_match_the_schema_and_the_sandbox_model() {
+    let doc = discovery();
+    for n in [0, 4] {
+        // What the SDK sends: the name travels in the path, not the body.
+        let req = sdk::SetNodePoolSizeRequest::new().set_node_count(n);
+        let body = serde_json::to_value(&req).unwrap();
+        let errors = schema_errors(&doc, &body, "SetNodePoolSizeRequest");
+        assert!(errors.is_empty(), "{}", errors.join("\n"));
+        // Proto3 JSON leaves 0 out: scaling to zero is `{}`, which the
+        // sandbox's model must read as 0.
+        assert_eq!(
+            body,
+            if n == 0 {
+                json!({})
+            } else {
+                json!({"nodeCount": n})
+            }
+        );
+        let read: SetNodePoolSizeRequest = parse(&body, "setSize body");
+        assert_eq!(read.node_count, n);
+    }
+}
+
+#[test]
+fn the_sdk_reads_integer_enums_as_the_named_ones() {
+    // The SDK asks for `$alt=json;enum-encoding=int`, so the real API
+    // answers with numbers where the discovery document shows names.
+    let by_number: sdk::Cluster = sdk_parse(
+        &json!({"name": "c", "status": 2, "nodePools": [{"name": "p", "status": 2}]}),
+        "int enums",
+    );
+    let by_name: sdk::Cluster = sdk_parse(
+        &json!({"name": "c", "status": "RUNNING", "nodePools": [{"name": "p", "status": "RUNNING"}]}),
+        "named enums",
+    );
+    assert_eq!(by_number.status, sdk::cluster::Status::Running);
+    assert_eq!(by_number.status, by_name.status);
+    assert_eq!(by_number.node_pools[0].status, by_name.node_pools[0].status);
+    // A status newer than the SDK is kept, not an error.
+    let newer: sdk::Cluster = sdk_parse(&json!({"name": "c", "status": "HIBERNATING"}), "new enum");
+    assert_eq!(newer.status.name(), Some("HIBERNATING"));
 }

@@ -7,7 +7,13 @@
 //! - `gke`: the GKE discovery document's schemas and method paths (Google
 //!   publishes no example payloads).
 
+mod aks_provider;
 mod arm;
 mod doks;
+mod doks_provider;
+mod eks_provider;
+mod fixture_server;
 mod gke;
+mod gke_provider;
+mod moto;
 mod support;
