@@ -10,6 +10,8 @@ use serde::Serialize;
 /// Exit codes of the CLI contract (BRIEF §7).
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
+/// Some sources failed; the rest of the result is printed (and cached).
+pub const EXIT_PARTIAL: u8 = 3;
 
 /// A command that could not do its job.
 #[derive(Debug)]

@@ -6,14 +6,41 @@ use std::process::{Command, Output};
 
 use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
 
+/// Every variable that configures a cloud: the tests decide them, never the
+/// developer's shell.
+const CLOUD_VARS: &[&str] = &[
+    "CLOUDOPS_AWS_REGIONS",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_EKS",
+    "CLOUDOPS_GCP_PROJECTS",
+    "CLOUDOPS_GCP_ACCESS_TOKEN",
+    "CLOUDOPS_GKE_ENDPOINT",
+    "CLOUDOPS_AZURE_ACCESS_TOKEN",
+    "CLOUDOPS_AZURE_SUBSCRIPTIONS",
+    "CLOUDOPS_ARM_ENDPOINT",
+    "DIGITALOCEAN_ACCESS_TOKEN",
+    "CLOUDOPS_DO_ENDPOINT",
+];
+
 fn cloudops(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudops"))
-        .arg("--data-dir")
+    cloudops_with_env(data_dir, args, &[])
+}
+
+fn cloudops_with_env(data_dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudops"));
+    cmd.arg("--data-dir")
         .arg(data_dir)
         .args(args)
-        .env_remove("CLOUDOPS_DATA_DIR")
-        .output()
-        .expect("running cloudops")
+        .env_remove("CLOUDOPS_DATA_DIR");
+    for v in CLOUD_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.output().expect("running cloudops")
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -45,6 +72,7 @@ fn seed(dir: &Path) {
             machine_type: Some("s-2vcpu-4gb".into()),
         }],
         collected_at: 1_700_000_000,
+        gone_at: None,
     };
     store
         .upsert_clusters(&[
@@ -144,10 +172,85 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = cloudops(dir.path(), &["no-such-command"]);
     assert_eq!(out.status.code(), Some(2));
-    // Live discovery is not built yet: say so, as a usage error with a way out.
+    // Live discovery with no account: a usage error with the ways out.
     let out = cloudops(dir.path(), &["clusters", "--json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(json(&out)["error"]["kind"], "not_available");
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "no_accounts");
+    assert!(doc["error"]["hint"].as_str().unwrap().contains("--sandbox"));
+}
+
+#[test]
+fn sandbox_discovery_finds_the_whole_fleet_and_caches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cloudops(dir.path(), &["clusters", "--sandbox", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    let clusters = doc["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 12, "{doc}");
+    assert_eq!(doc["errors"], serde_json::json!([]));
+    for provider in ["aws", "gcp", "azure", "do"] {
+        assert_eq!(
+            clusters.iter().filter(|c| c["provider"] == provider).count(),
+            3,
+            "{provider}"
+        );
+    }
+    assert!(clusters
+        .iter()
+        .all(|c| c["node_pools"].as_array().is_some_and(|p| !p.is_empty())));
+    // The same fleet is now readable offline, with no network at all, from
+    // the sandbox's own cache; the real cache stays empty.
+    let offline = json(&cloudops(dir.path(), &["clusters", "--offline", "--sandbox", "--json"]));
+    assert_eq!(offline["clusters"].as_array().unwrap().len(), 12);
+    assert!(dir.path().join("sandbox/cache.sqlite3").is_file());
+    let real = json(&cloudops(dir.path(), &["clusters", "--offline", "--json"]));
+    assert_eq!(real["clusters"], serde_json::json!([]));
+}
+
+#[test]
+fn one_failing_cloud_gives_partial_results_and_exit_3() {
+    // A sandbox process supplies the endpoints; the DigitalOcean token is
+    // revoked, so DOKS fails and the other three clouds still answer.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+        .args(["sandbox", "serve", "--seed", "42"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let mut env: Vec<(String, String)> = doc["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str()?.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    for (k, v) in &mut env {
+        if k == "DIGITALOCEAN_ACCESS_TOKEN" {
+            *v = "revoked-token".into();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = cloudops_with_env(dir.path(), &["clusters", "--json"], &env);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["clusters"].as_array().unwrap().len(), 9);
+    let errors = doc["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{doc}");
+    assert_eq!(errors[0]["provider"], "do");
+    assert_eq!(errors[0]["kind"], "unauthorized");
+    assert!(errors[0]["hint"].as_str().unwrap().contains("DigitalOcean token"));
+    // The token never appears in what we print.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("revoked-token"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("revoked-token"));
 }
 
 #[test]
