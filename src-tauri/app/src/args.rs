@@ -7,14 +7,22 @@ use std::path::PathBuf;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DesktopArgs {
     pub data_dir: Option<PathBuf>,
+    /// Open on the built-in sandbox even when accounts are configured.
+    pub sandbox: bool,
+    /// Show the cache only; no discovery, no network.
+    pub offline: bool,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ArgsError {
     #[error("--data-dir needs a directory, e.g. --data-dir ~/cloudops-cache")]
     MissingDataDir,
-    #[error("unknown argument {0:?}; the desktop app accepts --data-dir DIR")]
+    #[error(
+        "unknown argument {0:?}; the desktop app accepts --data-dir DIR, --sandbox and --offline"
+    )]
     Unknown(String),
+    #[error("--sandbox and --offline exclude each other")]
+    Conflict,
 }
 
 /// Parses the arguments after the program name.
@@ -34,9 +42,16 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<DesktopArgs, Ar
                 return Err(ArgsError::MissingDataDir);
             }
             parsed.data_dir = Some(PathBuf::from(dir));
+        } else if text == "--sandbox" {
+            parsed.sandbox = true;
+        } else if text == "--offline" {
+            parsed.offline = true;
         } else {
             return Err(ArgsError::Unknown(text.into_owned()));
         }
+    }
+    if parsed.sandbox && parsed.offline {
+        return Err(ArgsError::Conflict);
     }
     Ok(parsed)
 }
@@ -60,6 +75,20 @@ mod tests {
             Some(PathBuf::from("/tmp/b"))
         );
         assert_eq!(parse(os(&[])).unwrap(), DesktopArgs::default());
+    }
+
+    #[test]
+    fn mode_flags_parse_and_exclude_each_other() {
+        assert!(parse(os(&["--sandbox"])).unwrap().sandbox);
+        assert!(
+            parse(os(&["--offline", "--data-dir", "/x"]))
+                .unwrap()
+                .offline
+        );
+        assert_eq!(
+            parse(os(&["--sandbox", "--offline"])),
+            Err(ArgsError::Conflict)
+        );
     }
 
     #[test]

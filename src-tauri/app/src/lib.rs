@@ -4,9 +4,11 @@
 
 pub mod args;
 mod commands;
+pub mod fleet;
 mod state;
 
 pub use commands::{AppInfo, CommandError, COMMAND_NAMES};
+pub use fleet::Mode;
 pub use state::AppState;
 
 use tauri::Runtime;
@@ -15,11 +17,17 @@ use tauri::Runtime;
 /// runtime so that tests run the real handler list and permissions on
 /// `tauri::test::mock_builder()`.
 pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    let mode = state.mode();
     builder
         .manage(state)
+        .setup(move |app| {
+            fleet::spawn(app.handle().clone(), mode);
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::fleet_overview,
-            commands::app_info
+            commands::app_info,
+            commands::refresh_fleet
         ])
 }
 

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use cloudops_core::store::resolve_data_dir;
-use cloudops_desktop::{args, AppState};
+use cloudops_desktop::{args, fleet, AppState, Mode};
 
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLOUDOPS_LOG")
@@ -28,8 +28,21 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    tracing::info!(data_dir = %data_dir.display(), "starting CloudOps Console");
-    match cloudops_desktop::run(AppState::new(data_dir)) {
+    let mode = if parsed.offline {
+        Mode::Offline
+    } else if parsed.sandbox || !fleet::live_accounts_configured(|k| std::env::var(k).ok()) {
+        Mode::Sandbox
+    } else {
+        Mode::Live
+    };
+    // The sandbox keeps its own cache beside the real one: simulated
+    // clusters never mix with production data.
+    let data_dir = match mode {
+        Mode::Sandbox => data_dir.join("sandbox"),
+        _ => data_dir,
+    };
+    tracing::info!(data_dir = %data_dir.display(), ?mode, "starting CloudOps Console");
+    match cloudops_desktop::run(AppState::with_mode(data_dir, mode)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!(

@@ -2,27 +2,46 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use cloudops_core::{Store, StoreError};
+use tokio::sync::Notify;
 
-use crate::commands::CommandError;
+use crate::{commands::CommandError, fleet::Mode};
 
 /// Shared by every command. The store opens on first use, not at start-up,
 /// so that the window appears at once and an unreadable cache becomes an
 /// error on screen (retried on the next call) instead of a failed launch.
 pub struct AppState {
     data_dir: PathBuf,
+    mode: Mode,
     store: Arc<Mutex<Option<Store>>>,
+    /// Wakes the discovery loop for an on-demand refresh.
+    refresh: Arc<Notify>,
 }
 
 impl AppState {
+    /// Cache only: no discovery loop (the tests, and `--offline`).
     pub fn new(data_dir: PathBuf) -> Self {
+        AppState::with_mode(data_dir, Mode::Offline)
+    }
+
+    pub fn with_mode(data_dir: PathBuf, mode: Mode) -> Self {
         AppState {
             data_dir,
+            mode,
             store: Arc::new(Mutex::new(None)),
+            refresh: Arc::new(Notify::new()),
         }
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn refresh_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.refresh)
     }
 
     /// Runs `f` against the store on a blocking thread.

@@ -49,6 +49,7 @@ fn seeded_dir() -> tempfile::TempDir {
                 machine_type: Some("m6i.large".into()),
             }],
             collected_at: 1_700_000_000,
+            gone_at: None,
         }])
         .unwrap();
     dir

@@ -31,4 +31,14 @@ impl CommandError {
                 .into(),
         }
     }
+
+    pub fn offline() -> Self {
+        CommandError {
+            kind: "offline".into(),
+            message:
+                "The app runs offline (--offline): it shows the cache and makes no network calls."
+                    .into(),
+            hint: "Restart without --offline to refresh from the clouds.".into(),
+        }
+    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tauri::State;
 use ts_rs::TS;
 
-use crate::state::AppState;
+use crate::{fleet::Mode, state::AppState};
 
 /// What the Settings screen shows about this installation.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -21,6 +21,8 @@ pub struct AppInfo {
     pub version: String,
     pub data_dir: String,
     pub cache: CacheInfo,
+    /// `sandbox` makes the UI show its persistent badge.
+    pub mode: Mode,
 }
 
 /// The Fleet screen: every cached cluster, read from the cache only.
@@ -37,5 +39,18 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, CommandErro
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir,
         cache,
+        mode: state.mode(),
     })
+}
+
+/// Asks the discovery loop for a run now. Returns at once: progress and the
+/// result arrive as `discovery-progress` / `discovery-finished` events, and
+/// the cache holds the result. In offline mode it says so.
+#[tauri::command]
+pub async fn refresh_fleet(state: State<'_, AppState>) -> Result<(), CommandError> {
+    if state.mode() == Mode::Offline {
+        return Err(CommandError::offline());
+    }
+    state.refresh_signal().notify_one();
+    Ok(())
 }
