@@ -36,7 +36,10 @@ fn require_tool(name: &str, hint: &str) -> PathBuf {
 }
 
 impl Session {
-    pub async fn launch(data_dir: &Path) -> Session {
+    /// The app on `data_dir` with extra flags (`--offline`, `--sandbox`).
+    /// The clouds' variables are removed, so with no flag the app sees "no
+    /// account configured", as on a new machine.
+    pub async fn launch(data_dir: &Path, flags: &[&str]) -> Session {
         assert!(
             std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
             "e2e needs a display: run it through `make test` (xvfb-run) or set DISPLAY"
@@ -64,6 +67,12 @@ impl Session {
             // No WEBKIT_DISABLE_DMABUF_RENDERER / _COMPOSITING_MODE here:
             // under Xvfb either one makes WebKitWebDriver's screenshot hang.
             .env("CLOUDOPS_LOG", "info")
+            .env_remove("CLOUDOPS_AWS_REGIONS")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("CLOUDOPS_GCP_PROJECTS")
+            .env_remove("CLOUDOPS_AZURE_ACCESS_TOKEN")
+            .env_remove("DIGITALOCEAN_ACCESS_TOKEN")
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
@@ -73,13 +82,15 @@ impl Session {
         wait_for_status(&url).await;
         eprintln!("e2e: tauri-driver ready in {:?}", started.elapsed());
 
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            data_dir.to_string_lossy().into_owned(),
+        ];
+        args.extend(flags.iter().map(|f| (*f).to_owned()));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({
-                "application": APP,
-                "args": ["--data-dir", data_dir.to_string_lossy()],
-            }),
+            serde_json::json!({ "application": APP, "args": args }),
         );
         let mut builder = ClientBuilder::new(HttpConnector::new());
         builder.capabilities(caps);

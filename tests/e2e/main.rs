@@ -68,7 +68,8 @@ async fn fleet_lists_the_cached_clusters_and_the_palette_opens() {
             ])
             .unwrap();
     }
-    let session = Session::launch(data_dir.path()).await;
+    // Offline: the cache as seeded, no discovery.
+    let session = Session::launch(data_dir.path(), &["--offline"]).await;
     let client = &session.client;
 
     let rows = session
@@ -147,7 +148,7 @@ async fn fleet_lists_the_cached_clusters_and_the_palette_opens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_cache_shows_the_empty_state() {
     let data_dir = tempfile::tempdir().unwrap();
-    let session = Session::launch(data_dir.path()).await;
+    let session = Session::launch(data_dir.path(), &["--offline"]).await;
     let empty = session
         .wait_for(Locator::Css("[data-testid=fleet-empty]"))
         .await;
@@ -168,5 +169,44 @@ async fn an_empty_cache_shows_the_empty_state() {
         "an empty cache shows rows"
     );
     session.screenshot("fleet-empty").await;
+    session.close().await;
+}
+
+/// A new machine: no cloud account, no flag. The app starts the built-in
+/// sandbox in-process, discovers its fleet into the sandbox's own cache, and
+/// says clearly that this is not production.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_account_the_app_opens_on_the_sandbox_with_a_badge() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let session = Session::launch(data_dir.path(), &[]).await;
+    let badge = session
+        .wait_for(Locator::Css("[data-testid=sandbox-badge]"))
+        .await;
+    let text = badge.text().await.unwrap();
+    assert!(text.contains("Sandbox"), "badge text: {text}");
+    // The default world: 12 clusters over the four clouds.
+    let rows = session
+        .wait_for_count(Locator::Css("[data-testid=cluster-row]"), 12)
+        .await;
+    assert_eq!(rows.len(), 12);
+    let mut badges = std::collections::BTreeSet::new();
+    for row in &rows {
+        let t = row.text().await.unwrap();
+        for b in ["EKS", "GKE", "AKS", "DOKS"] {
+            if t.contains(b) {
+                badges.insert(b);
+            }
+        }
+    }
+    assert_eq!(badges.len(), 4, "every cloud is listed: {badges:?}");
+    assert!(
+        data_dir.path().join("sandbox").join("cache.sqlite3").is_file(),
+        "the sandbox writes its own cache"
+    );
+    assert!(
+        !data_dir.path().join("cache.sqlite3").exists(),
+        "the real cache is untouched"
+    );
+    session.screenshot("fleet-sandbox").await;
     session.close().await;
 }
