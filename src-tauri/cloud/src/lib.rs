@@ -10,6 +10,7 @@
 //! - `rest`: JSON over HTTPS for the providers without an SDK.
 //! - `discovery`: all accounts × scopes, concurrently, into the cache.
 
+pub mod access;
 pub mod ambient;
 pub mod discovery;
 pub mod error;

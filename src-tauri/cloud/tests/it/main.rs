@@ -7,6 +7,7 @@
 //! - `gke`: the GKE discovery document's schemas and method paths (Google
 //!   publishes no example payloads).
 
+mod access;
 mod aks_provider;
 mod arm;
 mod doks;
