@@ -138,3 +138,35 @@ fn a_broken_cache_is_a_command_error_naming_the_file() {
     );
     assert!(!err.hint.is_empty());
 }
+
+#[test]
+fn offline_mode_reports_itself_and_refuses_a_refresh_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let info: AppInfo = serde_json::from_value(
+        get_ipc_response(&main, request("app_info"))
+            .unwrap()
+            .deserialize()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(info.mode, Mode::Offline);
+    let err = get_ipc_response(&main, request("refresh_fleet")).unwrap_err();
+    let err: CommandError = serde_json::from_value(err).unwrap();
+    assert_eq!(err.kind, "offline");
+    assert!(err.hint.contains("without --offline"), "{}", err.hint);
+}
+
+#[test]
+fn live_mode_is_chosen_only_when_a_cloud_is_configured() {
+    use crate::fleet::live_accounts_configured;
+    assert!(!live_accounts_configured(|_| None));
+    assert!(!live_accounts_configured(|_| Some("  ".into())));
+    assert!(live_accounts_configured(|k| {
+        (k == "DIGITALOCEAN_ACCESS_TOKEN").then(|| "t".into())
+    }));
+    assert!(live_accounts_configured(|k| (k == "AWS_PROFILE").then(|| "prod".into())));
+}
