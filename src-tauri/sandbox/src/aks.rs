@@ -21,6 +21,7 @@ use cloudops_cloud::wire::arm::{
 };
 
 use crate::{
+    chaos::{self, Place},
     http::{bearer, json, page, placeholder_ca_b64, query, QueryMap},
     world::{self, Cloud, WorldState},
     AppState, AZURE_ACCESS_TOKEN,
@@ -39,7 +40,54 @@ const CLUSTER: &str =
 
 type Reply = Result<Response, Response>;
 
-pub(crate) fn router(_state: AppState) -> Router<AppState> {
+/// Chaos: a managed cluster's location, or an operation's; the
+/// subscription-wide list fails when any region is down (chaos.rs says why).
+static CHAOS: chaos::Hooks = chaos::Hooks {
+    cloud: Cloud::Azure,
+    place: chaos_place,
+    error: chaos_error,
+};
+
+fn chaos_place(state: &AppState, req: &Request) -> Place {
+    let segs: Vec<&str> = req.uri().path().split('/').collect();
+    let after = |key: &str| {
+        segs.iter()
+            .position(|s| s.eq_ignore_ascii_case(key))
+            .and_then(|i| segs.get(i + 1))
+            .copied()
+    };
+    if let Some(location) = after("locations") {
+        return Place::Region(location.to_owned());
+    }
+    match after("managedClusters") {
+        Some(name) if !name.is_empty() => state
+            .world
+            .read()
+            .clusters_of(Cloud::Azure)
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .map_or(Place::Global, |c| Place::Region(c.region.clone())),
+        // `…/managedClusters` itself: the list.
+        _ if segs
+            .last()
+            .is_some_and(|s| s.eq_ignore_ascii_case("managedClusters")) =>
+        {
+            Place::AnyRegion
+        }
+        _ => Place::Global,
+    }
+}
+
+fn chaos_error(status: StatusCode, message: String) -> Response {
+    let code = match status {
+        StatusCode::TOO_MANY_REQUESTS => "TooManyRequests",
+        StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailable",
+        StatusCode::GATEWAY_TIMEOUT => "GatewayTimeout",
+        _ => "InternalServerError",
+    };
+    error(status, code, message)
+}
+
+pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/subscriptions", get(list_subscriptions))
         .route(
@@ -67,7 +115,29 @@ pub(crate) fn router(_state: AppState) -> Router<AppState> {
                 "The requested resource type or path is not served by the sandbox.".into(),
             )
         })
+        // A known path with another method: the provider's error shape, not
+        // axum's empty 405.
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The HTTP method is not supported for the requested resource.".into(),
+            )
+        })
+        // A `%FF` in the path would make axum's `Path` extractor answer in
+        // plain text; answer in the provider's shape instead.
+        .layer(middleware::from_fn(|req: Request, next: Next| {
+            crate::http::decodable_path(req, next, || {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestUri",
+                    "The request URI is invalid: its percent-encoding does not decode to UTF-8."
+                        .into(),
+                )
+            })
+        }))
         .layer(middleware::from_fn(auth))
+        .layer(middleware::from_fn_with_state((state, &CHAOS), chaos::guard))
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response {

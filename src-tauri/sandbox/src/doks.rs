@@ -17,6 +17,7 @@ use cloudops_cloud::wire::doks::{
 };
 
 use crate::{
+    chaos::{self, Place},
     http::{bearer, json, page, placeholder_ca_b64, query, QueryMap},
     world::{self, rfc3339, Cloud, WorldError},
     AppState, DO_ACCESS_TOKEN,
@@ -29,7 +30,38 @@ const MAX_POOL_COUNT: u32 = 100;
 
 type Reply = Result<Response, Response>;
 
-pub(crate) fn router(_state: AppState) -> axum::Router<AppState> {
+/// Chaos: the v2 API is global, so only calls on a cluster of the region
+/// fail; the list still answers.
+static CHAOS: chaos::Hooks = chaos::Hooks {
+    cloud: Cloud::DigitalOcean,
+    place: chaos_place,
+    error: chaos_error,
+};
+
+fn chaos_place(state: &AppState, req: &Request) -> Place {
+    let mut segs = req.uri().path().split('/');
+    let id = segs.by_ref().skip_while(|s| *s != "clusters").nth(1);
+    match id {
+        Some(id) if !id.is_empty() => state
+            .world
+            .read()
+            .cluster(id)
+            .filter(|c| c.cloud == Cloud::DigitalOcean)
+            .map_or(Place::Global, |c| Place::Region(c.region.clone())),
+        _ => Place::Global,
+    }
+}
+
+fn chaos_error(status: StatusCode, message: String) -> Response {
+    let id = match status {
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
+        _ => "server_error",
+    };
+    error(status, id, &message)
+}
+
+pub(crate) fn router(state: AppState) -> axum::Router<AppState> {
     Router::new()
         .route("/v2/kubernetes/clusters", get(list_clusters))
         .route("/v2/kubernetes/clusters/{id}", get(get_cluster))
@@ -40,7 +72,31 @@ pub(crate) fn router(_state: AppState) -> axum::Router<AppState> {
         )
         .route("/v2/kubernetes/clusters/{id}/credentials", get(credentials))
         .fallback(|| async { not_found() })
+        // A known path with another method: the provider's error shape, not
+        // axum's empty 405.
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "The HTTP method is not allowed for this resource.",
+            )
+        })
+        // A `%FF` in the path would make axum's `Path` extractor answer in
+        // plain text; answer in the provider's shape instead.
+        .layer(middleware::from_fn(|req: Request, next: Next| {
+            crate::http::decodable_path(req, next, || {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "The request path could not be decoded.",
+                )
+            })
+        }))
         .layer(middleware::from_fn(auth))
+        .layer(middleware::from_fn_with_state(
+            (state, &CHAOS),
+            chaos::guard,
+        ))
 }
 
 fn error(status: StatusCode, id: &str, message: &str) -> Response {

@@ -24,6 +24,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    chaos::{self, Place},
     http::{json, page, placeholder_ca_b64, query, QueryMap},
     world::{self, Cloud},
     AppState, AWS_ACCESS_KEY_ID,
@@ -168,7 +169,33 @@ type Reply = Result<Response, Response>;
 
 const NODE_GROUP: &str = "/clusters/{name}/node-groups/{ng}";
 
-pub(crate) fn router(_state: AppState) -> Router<AppState> {
+/// Chaos: the region is the SigV4 scope's; errors are EKS's.
+static CHAOS: chaos::Hooks = chaos::Hooks {
+    cloud: Cloud::Aws,
+    place: chaos_place,
+    error: chaos_error,
+};
+
+fn chaos_place(_state: &AppState, req: &Request) -> Place {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(credential_scope)
+        .map_or(Place::Global, |(_, region)| {
+            Place::Region(region.to_owned())
+        })
+}
+
+fn chaos_error(status: StatusCode, message: String) -> Response {
+    let kind = match status {
+        StatusCode::TOO_MANY_REQUESTS => "TooManyRequestsException",
+        StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailableException",
+        _ => "ServerException",
+    };
+    error(status, kind, message)
+}
+
+pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/clusters", get(list_clusters))
         .route("/clusters/{name}", get(describe_cluster))
@@ -182,7 +209,31 @@ pub(crate) fn router(_state: AppState) -> Router<AppState> {
                 "Unknown operation".into(),
             )
         })
+        // A known path with another method: the provider's error shape, not
+        // axum's empty 405.
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UnknownOperationException",
+                "Unknown operation: the method is not supported on this path".into(),
+            )
+        })
+        // A `%FF` in the path would make axum's `Path` extractor answer in
+        // plain text; answer in the provider's shape instead.
+        .layer(middleware::from_fn(|req: Request, next: Next| {
+            crate::http::decodable_path(req, next, || {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestException",
+                    "The request path is not valid UTF-8 once percent-decoded".into(),
+                )
+            })
+        }))
         .layer(middleware::from_fn(auth))
+        .layer(middleware::from_fn_with_state(
+            (state, &CHAOS),
+            chaos::guard,
+        ))
 }
 
 fn error(status: StatusCode, kind: &'static str, message: String) -> Response {

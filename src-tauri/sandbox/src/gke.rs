@@ -23,6 +23,7 @@ use cloudops_cloud::wire::gke::{
 };
 
 use crate::{
+    chaos::{self, Place},
     http::{bearer, json, placeholder_ca_b64},
     world::{self, Cloud},
     AppState, GCP_ACCESS_TOKEN,
@@ -35,7 +36,47 @@ type Reply = Result<Response, Response>;
 
 const CLUSTERS: &str = "/v1/projects/{project}/locations/{location}/clusters";
 
-pub(crate) fn router(_state: AppState) -> Router<AppState> {
+/// Chaos: the region is the path's location (a zone counts as its region);
+/// `locations/-` is left to [`list_clusters`], which lists around an outage
+/// the way GKE does, with `missingZones`.
+static CHAOS: chaos::Hooks = chaos::Hooks {
+    cloud: Cloud::Gcp,
+    place: chaos_place,
+    error: chaos_error,
+};
+
+fn chaos_place(_state: &AppState, req: &Request) -> Place {
+    let mut segs = req.uri().path().split('/');
+    let Some(location) = segs.by_ref().skip_while(|s| *s != "locations").nth(1) else {
+        return Place::Global;
+    };
+    if location == "-" {
+        return Place::Global;
+    }
+    Place::Region(region_of_location(location).to_owned())
+}
+
+/// `us-central1-a` → `us-central1`; a region is its own region.
+fn region_of_location(location: &str) -> &str {
+    match location.rsplit_once('-') {
+        Some((region, zone)) if zone.len() == 1 && zone.bytes().all(|b| b.is_ascii_lowercase()) => {
+            region
+        }
+        _ => location,
+    }
+}
+
+fn chaos_error(status: StatusCode, message: String) -> Response {
+    let canonical = match status {
+        StatusCode::TOO_MANY_REQUESTS => "RESOURCE_EXHAUSTED",
+        StatusCode::SERVICE_UNAVAILABLE => "UNAVAILABLE",
+        StatusCode::GATEWAY_TIMEOUT => "DEADLINE_EXCEEDED",
+        _ => "INTERNAL",
+    };
+    error(status, canonical, message)
+}
+
+pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route(CLUSTERS, get(list_clusters))
         .route(&format!("{CLUSTERS}/{{cluster}}"), get(get_cluster))
@@ -54,7 +95,31 @@ pub(crate) fn router(_state: AppState) -> Router<AppState> {
             get(get_operation),
         )
         .fallback(|| async { error(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found.".into()) })
+        // A known path with another method: the provider's error shape, not
+        // axum's empty 405.
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNIMPLEMENTED",
+                "The HTTP method is not supported on this path.".into(),
+            )
+        })
+        // A `%FF` in the path would make axum's `Path` extractor answer in
+        // plain text; answer in the provider's shape instead.
+        .layer(middleware::from_fn(|req: Request, next: Next| {
+            crate::http::decodable_path(req, next, || {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_ARGUMENT",
+                    "Invalid request path: percent-encoding does not decode to UTF-8.".into(),
+                )
+            })
+        }))
         .layer(middleware::from_fn(auth))
+        .layer(middleware::from_fn_with_state(
+            (state, &CHAOS),
+            chaos::guard,
+        ))
 }
 
 fn error(status: StatusCode, canonical: &str, message: String) -> Response {
@@ -162,7 +227,7 @@ fn find(
     name: &str,
 ) -> Result<world::Cluster, Response> {
     check_project(state, project)?;
-    state
+    let found = state
         .world
         .read()
         .clusters_of(Cloud::Gcp)
@@ -174,7 +239,15 @@ fn find(
                 "NOT_FOUND",
                 format!("Not found: projects/{project}/locations/{location}/clusters/{name}."),
             )
-        })
+        })?;
+    // Chaos: through `locations/-` the chaos guard could not see the region.
+    if location == "-" && state.chaos.regions_down(Cloud::Gcp).contains(&found.region) {
+        return Err(chaos_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("The service is unavailable in region {}.", found.region),
+        ));
+    }
+    Ok(found)
 }
 
 fn find_pool<'a>(
@@ -199,17 +272,30 @@ async fn list_clusters(
     Path((project, location)): Path<(String, String)>,
 ) -> Reply {
     check_project(&state, &project)?;
+    // Chaos: the aggregated list answers without the regions that are down
+    // and names their zones in `missingZones`, as GKE does.
+    let down = state.chaos.regions_down(Cloud::Gcp);
     let world = state.world.read();
+    let mut missing_zones = Vec::new();
     let clusters = world
         .clusters_of(Cloud::Gcp)
         .filter(|c| location == "-" || c.region == location)
+        .filter(|c| {
+            let up = !down.contains(&c.region);
+            if !up {
+                missing_zones.extend(c.node_pools.iter().map(|p| p.zone.clone()));
+            }
+            up
+        })
         .map(|c| cluster(&state, &project, c))
         .collect();
+    missing_zones.sort();
+    missing_zones.dedup();
     Ok(json(
         StatusCode::OK,
         &ListClustersResponse {
             clusters,
-            missing_zones: Vec::new(),
+            missing_zones,
         },
     ))
 }

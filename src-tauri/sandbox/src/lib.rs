@@ -3,8 +3,8 @@
 //!
 //! It serves the provider APIs (EKS, GKE, AKS/ARM, DOKS) for the clusters and
 //! node pools of the world, and each cluster's Kubernetes API at
-//! `/k8s/{cluster-id}` (the `kube` module). Prometheus and chaos control
-//! arrive in later slices.
+//! `/k8s/{cluster-id}` (the `kube` module). Faults are injected through
+//! `/sandbox/chaos` (the `chaos` module); Prometheus arrives in a later slice.
 //!
 //! It depends on `cloudops-core` and on the wire models of `cloudops-cloud`
 //! (the same types the provider clients parse), never the reverse.
@@ -26,6 +26,7 @@ use axum::Router;
 use tokio::{sync::oneshot, task::JoinHandle};
 
 mod aks;
+pub mod chaos;
 mod doks;
 pub mod eks;
 mod gke;
@@ -33,7 +34,8 @@ mod http;
 pub mod kube;
 pub mod world;
 
-pub use world::{Cloud, Cluster, NodePool, World, WorldError, WorldState};
+pub use chaos::{Chaos, ChaosError, Fault, Target as ChaosTarget};
+pub use world::{Cloud, Cluster, NodePool, World, WorldError, WorldFileError, WorldState};
 
 /// The sandbox's credentials; the provider endpoints accept only these.
 pub const AWS_ACCESS_KEY_ID: &str = "sandbox";
@@ -67,6 +69,8 @@ pub(crate) struct AppState {
     /// GKE operations by `projects/{p}/locations/{l}/operations/{name}`.
     pub gke_operations: Arc<Mutex<BTreeMap<String, cloudops_cloud::wire::gke::Operation>>>,
     pub next_id: Arc<AtomicU64>,
+    /// Injected faults (chaos.rs).
+    pub chaos: chaos::Chaos,
 }
 
 impl AppState {
@@ -97,11 +101,13 @@ impl Sandbox {
             tokio::net::TcpListener::from_std(std_listener).map_err(bind_err)?
         };
         let base_url = format!("http://{local}");
+        let chaos = chaos::Chaos::new(world.read().seed);
         let state = AppState {
             world: world.clone(),
             base_url: base_url.clone().into(),
             gke_operations: Arc::default(),
             next_id: Arc::default(),
+            chaos: chaos.clone(),
         };
         // The clusters' controllers run beside the server (kube/controllers.rs).
         let kube = kube::Controllers::start(&runtime, &world);
@@ -120,6 +126,7 @@ impl Sandbox {
             base_url,
             world,
             kube,
+            chaos,
             shutdown: Some(tx),
             task: Some(task),
         })
@@ -133,6 +140,7 @@ fn router(state: AppState, kube: &kube::Controllers) -> Router {
         .nest("/arm", aks::router(state.clone()))
         .nest("/do", doks::router(state.clone()))
         .nest("/k8s", kube::router(state.clone(), kube))
+        .nest("/sandbox", chaos::router())
         .with_state(state)
 }
 
@@ -142,6 +150,7 @@ pub struct RunningSandbox {
     base_url: String,
     world: World,
     kube: kube::Controllers,
+    chaos: chaos::Chaos,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -159,6 +168,17 @@ impl RunningSandbox {
     /// The world being served; changes through it are visible to clients.
     pub fn world(&self) -> &World {
         &self.world
+    }
+
+    /// The chaos control of this sandbox: add and clear faults in-process.
+    pub fn chaos(&self) -> &chaos::Chaos {
+        &self.chaos
+    }
+
+    /// Requests `cloud`'s provider API has received so far (including the
+    /// ones chaos failed).
+    pub fn request_count(&self, cloud: Cloud) -> u64 {
+        self.chaos.requests(chaos::Target::of(cloud))
     }
 
     /// `KEY=value` lines that point the app or the CLI at this sandbox.
@@ -204,8 +224,10 @@ impl RunningSandbox {
     /// Stops accepting, lets in-flight requests finish, and waits for the
     /// server to end.
     pub async fn shutdown(mut self) -> Result<(), SandboxError> {
-        // First end the watches, which would hold a graceful shutdown open.
+        // First end the watches and the requests chaos holds, which would
+        // hold a graceful shutdown open.
         self.kube.stop();
+        self.chaos.close();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -221,6 +243,7 @@ impl RunningSandbox {
 
 impl Drop for RunningSandbox {
     fn drop(&mut self) {
+        self.chaos.close();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

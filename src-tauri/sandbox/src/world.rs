@@ -15,10 +15,19 @@ use std::{
 
 use crate::kube::{KubeConfig, Workloads};
 
+// The world file (TOML) reader; kept in its own file, declared here so that
+// it sits beside the world it builds.
+#[path = "world_file.rs"]
+mod file;
+
+pub use file::WorldFileError;
+
 /// The seed of the default world.
 pub const DEFAULT_SEED: u64 = 42;
 /// The default world's size: three clusters per cloud.
 pub const DEFAULT_CLUSTER_COUNT: usize = 12;
+/// The default world's regions per cloud: eight regions in all.
+pub const DEFAULT_REGIONS_PER_CLOUD: usize = 2;
 /// The service deployed on three clouds, for the failover work (BRIEF §8).
 pub const CHECKOUT_SERVICE: &str = "checkout";
 
@@ -42,17 +51,69 @@ impl Cloud {
         }
     }
 
-    /// Two regions per cloud: eight in all.
-    fn regions(self) -> [&'static str; 2] {
+    /// The cloud's word in world files and the CLI (`aws`, `gcp`, `azure`,
+    /// `do`).
+    pub fn parse(word: &str) -> Option<Cloud> {
+        Cloud::ALL.into_iter().find(|c| c.as_str() == word)
+    }
+
+    /// The regions the sandbox knows for the cloud: real region names, the
+    /// first [`DEFAULT_REGIONS_PER_CLOUD`] being the default world's. The
+    /// catalog is longer than ten so that a benchmark world can spread over
+    /// "4 clouds × 10 regions"; the default world only uses the head, so it
+    /// stays what it was.
+    pub fn regions(self) -> &'static [&'static str] {
         match self {
-            Cloud::Aws => ["us-east-1", "eu-west-1"],
-            Cloud::Gcp => ["us-central1", "europe-west1"],
-            Cloud::Azure => ["eastus", "westeurope"],
-            Cloud::DigitalOcean => ["nyc1", "fra1"],
+            Cloud::Aws => &[
+                "us-east-1",
+                "eu-west-1",
+                "us-east-2",
+                "us-west-2",
+                "eu-central-1",
+                "ap-southeast-1",
+                "ap-northeast-1",
+                "ap-south-1",
+                "sa-east-1",
+                "ca-central-1",
+                "eu-north-1",
+                "ap-southeast-2",
+            ],
+            Cloud::Gcp => &[
+                "us-central1",
+                "europe-west1",
+                "us-east1",
+                "us-west1",
+                "europe-west4",
+                "asia-east1",
+                "asia-northeast1",
+                "asia-southeast1",
+                "australia-southeast1",
+                "southamerica-east1",
+                "europe-north1",
+                "northamerica-northeast1",
+            ],
+            Cloud::Azure => &[
+                "eastus",
+                "westeurope",
+                "eastus2",
+                "westus2",
+                "northeurope",
+                "centralus",
+                "southeastasia",
+                "japaneast",
+                "australiaeast",
+                "uksouth",
+                "canadacentral",
+                "brazilsouth",
+            ],
+            Cloud::DigitalOcean => &[
+                "nyc1", "fra1", "nyc3", "sfo3", "ams3", "sgp1", "lon1", "tor1", "blr1", "syd1",
+                "sfo2", "nyc2",
+            ],
         }
     }
 
-    fn machine_types(self) -> &'static [&'static str] {
+    pub(crate) fn machine_types(self) -> &'static [&'static str] {
         match self {
             Cloud::Aws => &["m6i.large", "m6i.xlarge", "c6i.xlarge"],
             Cloud::Gcp => &["e2-standard-4", "e2-standard-8", "n2-standard-4"],
@@ -61,7 +122,7 @@ impl Cloud {
         }
     }
 
-    fn pool_name(self, role: &str) -> String {
+    pub(crate) fn pool_name(self, role: &str) -> String {
         match self {
             Cloud::Aws => format!("ng-{role}"),
             Cloud::Gcp => format!("{role}-pool"),
@@ -103,6 +164,21 @@ pub struct Cluster {
     /// Unix seconds.
     pub created_at: u64,
     pub node_pools: Vec<NodePool>,
+    /// Optional overrides of the generated workloads (world files set them;
+    /// generated clusters leave them empty).
+    pub workload: WorkloadKnobs,
+}
+
+/// Knobs the Kubernetes generator (`kube/generate.rs`) reads for one
+/// cluster; `None` keeps the seeded choice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkloadKnobs {
+    /// App deployments (besides the two in `kube-system`).
+    pub deployments: Option<u32>,
+    /// Replicas of each app deployment. Set, they are kept even if the pods
+    /// do not fit the nodes (those stay Pending), so that a world file can ask
+    /// for e.g. 30k pods in one cluster; requests are still trimmed.
+    pub replicas: Option<u32>,
 }
 
 impl Cluster {
@@ -201,7 +277,13 @@ impl World {
     /// A world of `clusters` clusters (at least four: one per cloud), spread
     /// round-robin over the clouds.
     pub fn generate_with(seed: u64, clusters: usize) -> Self {
-        Self::from_state(generate(seed, clusters.max(Cloud::ALL.len())))
+        Self::from_state(generate(
+            seed,
+            &GenerateSpec {
+                clusters: clusters.max(Cloud::ALL.len()),
+                ..GenerateSpec::default()
+            },
+        ))
     }
 
     pub fn from_state(state: WorldState) -> Self {
@@ -303,7 +385,7 @@ impl World {
     }
 }
 
-fn uuid(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn uuid(rng: &mut fastrand::Rng) -> String {
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         rng.u32(..),
@@ -318,7 +400,7 @@ const ENVIRONMENTS: [&str; 5] = ["prod", "shop", "edge", "data", "staging"];
 const POOL_ROLES: [&str; 3] = ["system", "general", "batch"];
 const ZONE_SUFFIXES: [&str; 3] = ["a", "b", "c"];
 
-fn zone(cloud: Cloud, region: &str, rng: &mut fastrand::Rng) -> String {
+pub(crate) fn zone(cloud: Cloud, region: &str, rng: &mut fastrand::Rng) -> String {
     let suffix = ZONE_SUFFIXES[rng.usize(..ZONE_SUFFIXES.len())];
     match cloud {
         Cloud::Aws | Cloud::Gcp => format!("{region}-{suffix}"),
@@ -328,7 +410,36 @@ fn zone(cloud: Cloud, region: &str, rng: &mut fastrand::Rng) -> String {
     }
 }
 
-fn generate(seed: u64, count: usize) -> WorldState {
+/// What [`generate`] builds: `clusters` clusters dealt round-robin over
+/// `clouds`, and within a cloud over its first `regions_per_cloud` regions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GenerateSpec {
+    pub clusters: usize,
+    pub clouds: Vec<Cloud>,
+    pub regions_per_cloud: usize,
+}
+
+impl Default for GenerateSpec {
+    fn default() -> Self {
+        Self {
+            clusters: DEFAULT_CLUSTER_COUNT,
+            clouds: Cloud::ALL.to_vec(),
+            regions_per_cloud: DEFAULT_REGIONS_PER_CLOUD,
+        }
+    }
+}
+
+/// Builds the world. With the default spec the draws from `rng` are exactly
+/// those of the original two-region generator, so existing seeds give the
+/// same worlds.
+pub(crate) fn generate(seed: u64, spec: &GenerateSpec) -> WorldState {
+    let count = spec.clusters;
+    // Callers validate; these keep a bad spec from dividing by zero.
+    let clouds: &[Cloud] = if spec.clouds.is_empty() {
+        &Cloud::ALL
+    } else {
+        &spec.clouds
+    };
     let mut rng = fastrand::Rng::with_seed(seed);
     let accounts = Accounts {
         aws_account_id: format!("{:012}", rng.u64(100_000_000_000..1_000_000_000_000)),
@@ -339,10 +450,11 @@ fn generate(seed: u64, count: usize) -> WorldState {
 
     let mut clusters = Vec::with_capacity(count);
     for i in 0..count {
-        let cloud = Cloud::ALL[i % Cloud::ALL.len()];
-        let regions = cloud.regions();
+        let cloud = clouds[i % clouds.len()];
+        let catalog = cloud.regions();
+        let regions = &catalog[..spec.regions_per_cloud.clamp(1, catalog.len())];
         // Alternate regions per cloud so every region gets clusters.
-        let region = regions[(i / Cloud::ALL.len()) % regions.len()];
+        let region = regions[(i / clouds.len()) % regions.len()];
         let env = ENVIRONMENTS[rng.usize(..ENVIRONMENTS.len())];
         let name = format!("{env}-{region}-{:02}", i + 1);
         let total = rng.u32(2..=6);
@@ -378,18 +490,21 @@ fn generate(seed: u64, count: usize) -> WorldState {
             // Within the year before 2025-06-01.
             created_at: 1_748_736_000 - rng.u64(0..365 * 86_400),
             node_pools,
+            workload: WorkloadKnobs::default(),
         });
     }
 
-    // `checkout` runs on three of the four clouds, one cluster on each.
-    let mut clouds = Cloud::ALL;
-    rng.shuffle(&mut clouds);
-    let cluster_ids = clouds[..3]
+    // `checkout` runs on three of the four clouds, one cluster on each (on
+    // fewer when the spec leaves clouds out: only clouds with clusters count).
+    let mut shuffled = Cloud::ALL;
+    rng.shuffle(&mut shuffled);
+    let cluster_ids = shuffled
         .iter()
-        .map(|&cloud| {
+        .filter_map(|&cloud| {
             let on_cloud: Vec<&Cluster> = clusters.iter().filter(|c| c.cloud == cloud).collect();
-            on_cloud[rng.usize(..on_cloud.len())].id.clone()
+            (!on_cloud.is_empty()).then(|| on_cloud[rng.usize(..on_cloud.len())].id.clone())
         })
+        .take(3)
         .collect();
 
     WorldState {

@@ -74,6 +74,8 @@ struct App {
     load: f64,
     hpa: Option<(i32, i32, i32)>,
     labels: BTreeMap<String, String>,
+    /// Replicas asked for by the world file: [`fit`] trims only requests.
+    pinned: bool,
 }
 
 fn namespace(name: &str, unix: u64, store: &mut Store) -> Namespace {
@@ -238,8 +240,16 @@ fn apps(cluster: &Cluster, rng: &mut fastrand::Rng, services: &[ServicePlacement
     }
     let mut names: Vec<&str> = SERVICES.to_vec();
     rng.shuffle(&mut names);
-    // 3..=13 app deployments, plus the two system ones: 5..=15 in all.
-    let count = rng.usize(3..=13) - usize::from(has_checkout);
+    let knobs = cluster.workload;
+    // 3..=13 app deployments, plus the two system ones: 5..=15 in all, unless
+    // the world file says how many (the rng is drawn only when it does not,
+    // so seeded worlds stay the same).
+    let count = match knobs.deployments {
+        Some(n) => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(usize::from(has_checkout)),
+        None => rng.usize(3..=13) - usize::from(has_checkout),
+    };
     let mut apps: Vec<App> = Vec::new();
     let app = |ns: &str, name: &str, rng: &mut fastrand::Rng, replicas: i32| App {
         ns: ns.into(),
@@ -253,16 +263,28 @@ fn apps(cluster: &Cluster, rng: &mut fastrand::Rng, services: &[ServicePlacement
             ("app.kubernetes.io/name".to_string(), name.to_string()),
             ("app.kubernetes.io/part-of".to_string(), ns.to_string()),
         ]),
+        pinned: false,
     };
     if has_checkout {
         let mut a = app("shop", CHECKOUT_SERVICE, rng, 3);
         a.hpa = Some((3, 10, 70));
         apps.push(a);
     }
-    for (i, name) in names.into_iter().take(count).enumerate() {
+    for i in 0..count {
+        // Past the sixteen service names, a world file's many deployments
+        // reuse them with a suffix: `cart-2`, `cart-3`, ...
+        let base = names[i % names.len()];
+        let name = match i / names.len() {
+            0 => base.to_string(),
+            round => format!("{base}-{}", round + 1),
+        };
         let ns = namespaces[i % namespaces.len()];
-        let replicas = rng.i32(1..=4);
-        let mut a = app(ns, name, rng, replicas);
+        let replicas = match knobs.replicas {
+            Some(r) => i32::try_from(r).unwrap_or(i32::MAX),
+            None => rng.i32(1..=4),
+        };
+        let mut a = app(ns, &name, rng, replicas);
+        a.pinned = knobs.replicas.is_some();
         if rng.usize(..3) == 0 {
             a.hpa = Some((replicas, replicas * 3 + 1, [60, 70, 80][rng.usize(..3)]));
         }
@@ -277,6 +299,7 @@ fn apps(cluster: &Cluster, rng: &mut fastrand::Rng, services: &[ServicePlacement
         load: 0.3,
         hpa: None,
         labels: BTreeMap::from([("k8s-app".to_string(), name.to_string())]),
+        pinned: false,
     };
     apps.push(system("coredns", 2, 100, 70));
     apps.push(system("metrics-server", 1, 100, 200));
@@ -291,7 +314,9 @@ fn fit(apps: &mut [App], cpu_budget: i64, mem_budget: i64) {
             .map(|a| i64::from(a.replicas) * f(a))
             .sum::<i64>()
     };
-    for _ in 0..1000 {
+    // Bounded, and generous enough for a world file's hundreds of pinned
+    // deployments (each may need a few halvings).
+    for _ in 0..20_000 {
         let over_cpu = total(apps, |a| a.cpu_milli) > cpu_budget;
         let over_mem = total(apps, |a| a.memory) > mem_budget;
         if !over_cpu && !over_mem {
@@ -299,21 +324,37 @@ fn fit(apps: &mut [App], cpu_budget: i64, mem_budget: i64) {
         }
         let weight =
             |a: &App| i64::from(a.replicas) * if over_cpu { a.cpu_milli } else { a.memory / MI };
+        let floor = |a: &App| {
+            if a.pinned {
+                a.replicas
+            } else {
+                a.hpa.map(|h| h.0).unwrap_or(1).max(1)
+            }
+        };
+        // A pinned app that cannot shrink further steps aside, so the other
+        // pinned apps' requests get trimmed too (unpinned worlds keep the
+        // original choice: the biggest app, or stop).
+        let can_shrink = |a: &App| {
+            a.replicas > floor(a)
+                || (over_cpu && a.cpu_milli > 25)
+                || (over_mem && a.memory > 32 * MI)
+        };
         let Some(big) = apps
             .iter_mut()
-            .filter(|a| a.ns != "kube-system")
+            .filter(|a| a.ns != "kube-system" && (!a.pinned || can_shrink(a)))
             .max_by_key(|a| weight(a))
         else {
             return;
         };
-        let floor = big.hpa.map(|h| h.0).unwrap_or(1).max(1);
+        let floor = floor(big);
+        let pinned = big.pinned;
         if big.replicas > floor {
             big.replicas -= 1;
         } else if over_cpu && big.cpu_milli > 25 {
             big.cpu_milli = (big.cpu_milli / 2).max(25);
         } else if over_mem && big.memory > 32 * MI {
             big.memory = (big.memory / 2).max(32 * MI);
-        } else if let Some(h) = big.hpa.as_mut().filter(|h| h.0 > 1) {
+        } else if let Some(h) = big.hpa.as_mut().filter(|h| h.0 > 1 && !pinned) {
             h.0 -= 1;
             big.replicas -= 1;
         } else {

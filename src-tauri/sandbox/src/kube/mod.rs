@@ -244,6 +244,10 @@ async fn dispatch(
     let Ok(Path((cluster_id, path))) = path else {
         return ApiError::NoRoute.into_response();
     };
+    // Chaos: latency, and the hold of a region outage (chaos.rs).
+    if let Some(resp) = k.app.chaos.k8s_gate(&k.app.world, &cluster_id).await {
+        return resp;
+    }
     let req = Request {
         method,
         headers,

@@ -7,11 +7,14 @@
 //! real `kube::Client` (`kube/`).
 
 mod aks;
+mod chaos;
 mod doks;
 mod eks;
 mod gke;
 mod kube;
+mod route_errors;
 mod world;
+mod world_file;
 
 use std::net::SocketAddr;
 
