@@ -64,7 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),
-        Command::Sandbox { command } => commands::sandbox::run(command),
+        Command::Sandbox { command } => commands::sandbox::run(&ctx, command),
         Command::Bench { command } => commands::bench::run(&ctx, command),
     };
     match result {

@@ -18,6 +18,48 @@ use crate::output::{print_json, Failure};
 pub enum BenchCommand {
     /// Requests per second the sandbox serves on loopback (issue 3: >= 2,000/s).
     Sandbox(SandboxBenchArgs),
+    /// Discovery wall time over a large sandbox fleet with per-call latency,
+    /// against a scope-by-scope baseline in the same run (BRIEF §9 P3).
+    Discovery(DiscoveryBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoveryBenchArgs {
+    /// Clusters in the sandbox world, spread over the four clouds.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(4..=5000))]
+    clusters: u32,
+    /// Regions per cloud.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=12))]
+    regions_per_cloud: u32,
+    /// Latency the sandbox adds to every provider call.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    latency_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct DiscoveryRunStats {
+    wall_ms: f64,
+    /// Wall time in units of the per-call latency.
+    round_trips: f64,
+    requests: u64,
+    clusters_found: usize,
+    errors: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct DiscoveryBench {
+    clusters: u32,
+    clouds: u32,
+    regions_per_cloud: u32,
+    latency_ms: u64,
+    /// The engine: every account × scope at once, bounded per provider.
+    concurrent: DiscoveryRunStats,
+    /// The same providers, one scope after another.
+    sequential: DiscoveryRunStats,
+    speedup: f64,
+    /// BRIEF §9 P3: discovery within 4 round-trips of wall time.
+    goal_round_trips: f64,
+    goal_met: bool,
 }
 
 #[derive(Debug, Args)]
@@ -50,7 +92,121 @@ struct SandboxBench {
 pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
     match command {
         BenchCommand::Sandbox(args) => sandbox(ctx, args),
+        BenchCommand::Discovery(args) => discovery(ctx, args),
     }
+}
+
+fn discovery(ctx: &Context, args: DiscoveryBenchArgs) -> Result<ExitCode, Failure> {
+    use cloudops_cloud::{
+        ambient::{self, Shared},
+        discovery::{discover_all, Limits},
+        resilience::CallPolicy,
+    };
+    use cloudops_sandbox::{ChaosTarget, Fault};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    let result = runtime.block_on(async move {
+        let toml = format!(
+            "seed = 42\n[generate]\nclusters = {}\nregions_per_cloud = {}\n",
+            args.clusters, args.regions_per_cloud
+        );
+        let world = World::from_toml_str(&toml).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let running = Sandbox::start(SocketAddr::from(([127, 0, 0, 1], 0)), world)
+            .map_err(|e| anyhow::anyhow!("starting the sandbox: {e}"))?;
+        if args.latency_ms > 0 {
+            running
+                .chaos()
+                .add(Fault::Latency {
+                    cloud: ChaosTarget::All,
+                    millis: args.latency_ms,
+                })
+                .map_err(|e| anyhow::anyhow!("adding latency: {e}"))?;
+        }
+        let vars = running.env_map();
+        let shared = Shared::new(CallPolicy::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let ambient = ambient::from_env(&|k: &str| vars.get(k).cloned(), &shared).await;
+        if !ambient.errors.is_empty() {
+            anyhow::bail!("the sandbox accounts did not build: {:?}", ambient.errors);
+        }
+        let requests = || running.chaos().requests(ChaosTarget::All);
+        let latency = args.latency_ms.max(1) as f64;
+
+        let before = requests();
+        let t = Instant::now();
+        let report = discover_all(&ambient.providers, &Limits::default(), |_| {}).await;
+        let wall = t.elapsed().as_secs_f64() * 1000.0;
+        let concurrent = DiscoveryRunStats {
+            wall_ms: wall,
+            round_trips: wall / latency,
+            requests: requests() - before,
+            clusters_found: report.clusters.len(),
+            errors: report.errors.len(),
+        };
+
+        let before = requests();
+        let t = Instant::now();
+        let (mut found, mut errors) = (0, 0);
+        for p in &ambient.providers {
+            match p.scopes().await {
+                Ok(scopes) => {
+                    for scope in scopes {
+                        match p.discover(&scope).await {
+                            Ok(c) => found += c.len(),
+                            Err(_) => errors += 1,
+                        }
+                    }
+                }
+                Err(_) => errors += 1,
+            }
+        }
+        let wall = t.elapsed().as_secs_f64() * 1000.0;
+        let sequential = DiscoveryRunStats {
+            wall_ms: wall,
+            round_trips: wall / latency,
+            requests: requests() - before,
+            clusters_found: found,
+            errors,
+        };
+        let _ = running.shutdown().await;
+        Ok::<_, anyhow::Error>(DiscoveryBench {
+            clusters: args.clusters,
+            clouds: 4,
+            regions_per_cloud: args.regions_per_cloud,
+            latency_ms: args.latency_ms,
+            speedup: sequential.wall_ms / concurrent.wall_ms.max(0.001),
+            goal_round_trips: 4.0,
+            goal_met: concurrent.round_trips <= 4.0,
+            concurrent,
+            sequential,
+        })
+    })?;
+    if ctx.json {
+        print_json(&result);
+    } else {
+        println!(
+            "discovery of {} clusters (4 clouds x {} regions, +{} ms per call):",
+            result.clusters, result.regions_per_cloud, result.latency_ms
+        );
+        for (name, r) in [
+            ("concurrent", &result.concurrent),
+            ("sequential", &result.sequential),
+        ] {
+            println!(
+                "  {name:<10} {:>9.1} ms  {:>6.1} round-trips  {:>5} requests  {} clusters  {} errors",
+                r.wall_ms, r.round_trips, r.requests, r.clusters_found, r.errors
+            );
+        }
+        println!(
+            "  speedup {:.1}x; goal <= {} round-trips: {}",
+            result.speedup,
+            result.goal_round_trips,
+            if result.goal_met { "met" } else { "NOT met" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sandbox(ctx: &Context, args: SandboxBenchArgs) -> Result<ExitCode, Failure> {

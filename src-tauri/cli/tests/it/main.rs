@@ -191,7 +191,10 @@ fn sandbox_discovery_finds_the_whole_fleet_and_caches_it() {
     assert_eq!(doc["errors"], serde_json::json!([]));
     for provider in ["aws", "gcp", "azure", "do"] {
         assert_eq!(
-            clusters.iter().filter(|c| c["provider"] == provider).count(),
+            clusters
+                .iter()
+                .filter(|c| c["provider"] == provider)
+                .count(),
             3,
             "{provider}"
         );
@@ -201,7 +204,10 @@ fn sandbox_discovery_finds_the_whole_fleet_and_caches_it() {
         .all(|c| c["node_pools"].as_array().is_some_and(|p| !p.is_empty())));
     // The same fleet is now readable offline, with no network at all, from
     // the sandbox's own cache; the real cache stays empty.
-    let offline = json(&cloudops(dir.path(), &["clusters", "--offline", "--sandbox", "--json"]));
+    let offline = json(&cloudops(
+        dir.path(),
+        &["clusters", "--offline", "--sandbox", "--json"],
+    ));
     assert_eq!(offline["clusters"].as_array().unwrap().len(), 12);
     assert!(dir.path().join("sandbox/cache.sqlite3").is_file());
     let real = json(&cloudops(dir.path(), &["clusters", "--offline", "--json"]));
@@ -247,7 +253,10 @@ fn one_failing_cloud_gives_partial_results_and_exit_3() {
     assert_eq!(errors.len(), 1, "{doc}");
     assert_eq!(errors[0]["provider"], "do");
     assert_eq!(errors[0]["kind"], "unauthorized");
-    assert!(errors[0]["hint"].as_str().unwrap().contains("DigitalOcean token"));
+    assert!(errors[0]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("DigitalOcean token"));
     // The token never appears in what we print.
     assert!(!String::from_utf8_lossy(&out.stdout).contains("revoked-token"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("revoked-token"));
@@ -395,5 +404,180 @@ mod bench {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2));
+    }
+}
+
+mod sandbox_world_file {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn a_bad_world_file_exits_2_with_its_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(
+            &path,
+            "seed = 1\n\n[[cluster]]\nname = \"a\"\ncloud = \"aws\"\nregion = \"us-east-1\"\nnode_pools = [{ name = \"ng\", count = \"three\" }]\n",
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args(["sandbox", "serve", "--json", "--world"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out:?}"));
+        assert_eq!(doc["error"]["kind"], "bad_world_file");
+        let message = doc["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("bad.toml:7:") && message.contains("cluster[0].node_pools[0].count"),
+            "{message}"
+        );
+        assert!(doc["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("sandbox-world.md"));
+    }
+
+    #[test]
+    fn a_good_world_file_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("world.toml");
+        std::fs::write(
+            &path,
+            "seed = 11\n[generate]\nclusters = 40\nregions_per_cloud = 10\n",
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args(["sandbox", "serve", "--world"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // Stop it before asserting, so a failure leaves no process behind.
+        let _ = child.kill();
+        let _ = child.wait();
+        let doc: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("first stdout line is not JSON ({e}): {line:?}"));
+        assert_eq!(doc["clusters"], 40);
+        assert_eq!(doc["seed"], 11);
+        let env: Vec<&str> = doc["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let regions = env
+            .iter()
+            .find_map(|l| l.strip_prefix("CLOUDOPS_AWS_REGIONS="))
+            .unwrap();
+        assert_eq!(regions.split(',').count(), 10, "{regions}");
+    }
+}
+
+/// `cloudops sandbox chaos` against a served sandbox: add a fault, see its
+/// effect on one request, clear it.
+mod sandbox_chaos {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::{Child, Command, Output, Stdio};
+    use std::time::Duration;
+
+    /// Kills the sandbox even when an assertion fails.
+    struct Served(Child);
+
+    impl Drop for Served {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn get(base_url: &str, path: &str, token: &str) -> String {
+        let authority = base_url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(authority).expect("connecting to the sandbox");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    fn chaos(base: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args(["--json", "sandbox", "chaos", "--url", base])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn doc(out: &Output) -> serde_json::Value {
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    #[test]
+    fn add_list_and_clear_a_fault_through_the_cli() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+            .args(["sandbox", "serve"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let _served = Served(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let served: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let base = served["base_url"].as_str().unwrap().to_owned();
+        let path = "/do/v2/kubernetes/clusters";
+
+        let add = "add error-rate --cloud do --rate 1 --status 429 --retry-after 3";
+        let added = doc(&chaos(&base, &add.split(' ').collect::<Vec<_>>()));
+        let id = added["id"].as_u64().unwrap();
+        assert_eq!(added["fault"]["kind"], "error_rate");
+        let throttled = get(&base, path, "sandbox-do");
+        assert!(throttled.starts_with("HTTP/1.0 429"), "{throttled}");
+        assert!(
+            throttled.to_ascii_lowercase().contains("retry-after: 3"),
+            "{throttled}"
+        );
+
+        let listed = doc(&chaos(&base, &["list"]));
+        assert_eq!(listed["faults"].as_array().unwrap().len(), 1);
+        assert_eq!(listed["requests"]["do"], 1);
+
+        let cleared = doc(&chaos(&base, &["clear", &id.to_string()]));
+        assert_eq!(cleared["cleared"], 1);
+        let ok = get(&base, path, "sandbox-do");
+        assert!(ok.starts_with("HTTP/1.0 200"), "{ok}");
+
+        // An unknown id is an error (1); a bad fault a usage error (2); a
+        // non-loopback URL is refused before any request (2).
+        assert_eq!(chaos(&base, &["clear", "99"]).status.code(), Some(1));
+        let bad: Vec<_> = "add error-rate --cloud do --rate 2".split(' ').collect();
+        let bad = chaos(&base, &bad);
+        assert_eq!(bad.status.code(), Some(2));
+        let far = chaos("http://10.1.2.3:80", &["list"]);
+        assert_eq!(far.status.code(), Some(2));
+        let err: serde_json::Value = serde_json::from_slice(&far.stdout).unwrap();
+        assert_eq!(err["error"]["kind"], "sandbox_not_loopback");
     }
 }

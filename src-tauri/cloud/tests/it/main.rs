@@ -13,6 +13,7 @@ mod arm;
 mod doks;
 mod doks_provider;
 mod eks_provider;
+mod faults;
 mod fixture_server;
 mod gke;
 mod gke_provider;
