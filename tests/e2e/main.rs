@@ -36,6 +36,7 @@ fn cluster(provider: Provider, name: &str, region: &str, nodes: u32) -> ClusterS
             .unwrap()
             .as_secs() as i64
             - 120,
+        gone_at: None,
     }
 }
 
@@ -200,7 +201,11 @@ async fn with_no_account_the_app_opens_on_the_sandbox_with_a_badge() {
     }
     assert_eq!(badges.len(), 4, "every cloud is listed: {badges:?}");
     assert!(
-        data_dir.path().join("sandbox").join("cache.sqlite3").is_file(),
+        data_dir
+            .path()
+            .join("sandbox")
+            .join("cache.sqlite3")
+            .is_file(),
         "the sandbox writes its own cache"
     );
     assert!(

@@ -1,22 +1,34 @@
 import { render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
+import { tick } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { APP_INFO, NOW, overview } from './test/fixtures';
+import type { Mode } from './lib/bindings/Mode';
+import { emit, resetEvents } from './test/events';
+import { APP_INFO, NOW, discoveryStatus, overview } from './test/fixtures';
 
 const core = vi.hoisted(() => ({ invoke: vi.fn(), isTauri: () => true }));
 vi.mock('@tauri-apps/api/core', () => core);
+vi.mock('@tauri-apps/api/event', () => import('./test/events'));
 
 import App from './App.svelte';
+
+function backend(mode: Mode = APP_INFO.mode) {
+  core.invoke.mockImplementation(async (cmd: string) => {
+    if (cmd === 'fleet_overview') return overview(undefined, discoveryStatus());
+    if (cmd === 'app_info') return { ...APP_INFO, mode };
+    if (cmd === 'refresh_fleet') return null;
+    throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
+  });
+}
+
+const calls = (cmd: string) => core.invoke.mock.calls.filter(([c]) => c === cmd).length;
 
 beforeEach(() => {
   history.replaceState(null, '', '#/fleet');
   vi.spyOn(Date, 'now').mockReturnValue(NOW * 1000);
+  resetEvents();
   core.invoke.mockReset();
-  core.invoke.mockImplementation(async (cmd: string) => {
-    if (cmd === 'fleet_overview') return overview();
-    if (cmd === 'app_info') return APP_INFO;
-    throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
-  });
+  backend();
 });
 
 afterEach(() => vi.restoreAllMocks());
@@ -155,10 +167,20 @@ describe('command palette', () => {
 
   it('"Reload fleet" reads the cache again', async () => {
     const user = await setup();
-    expect(core.invoke).toHaveBeenCalledTimes(1);
+    expect(calls('fleet_overview')).toBe(1);
     await user.keyboard('{Control>}k{/Control}reload{Enter}');
-    await vi.waitFor(() => expect(core.invoke).toHaveBeenCalledTimes(2));
+    await vi.waitFor(() => expect(calls('fleet_overview')).toBe(2));
     expect(core.invoke).toHaveBeenLastCalledWith('fleet_overview', undefined);
+    expect(calls('refresh_fleet')).toBe(0);
+  });
+
+  it('"Refresh fleet" asks the backend to discover now, from any screen', async () => {
+    const user = await setup();
+    await user.click(screen.getByTestId('nav-cost'));
+    await user.keyboard('{Control>}k{/Control}refresh fleet{Enter}');
+    await vi.waitFor(() => expect(calls('refresh_fleet')).toBe(1));
+    expect(screen.getByTestId('screen-fleet')).toBeInTheDocument();
+    expect(screen.getByTestId('refresh-fleet')).toHaveAttribute('aria-disabled', 'true');
   });
 
   it('"Focus filter" focuses the fleet filter', async () => {
@@ -202,5 +224,77 @@ describe('/ shortcut', () => {
     await user.click(filter);
     await user.keyboard('eu/');
     expect(filter.value).toBe('eu/');
+  });
+});
+
+describe('run-mode badges', () => {
+  it('shows a persistent Sandbox badge on every screen in sandbox mode', async () => {
+    backend('sandbox');
+    const user = await setup();
+    const badge = await screen.findByTestId('sandbox-badge');
+    expect(badge).toHaveTextContent(/^◆?Sandbox/);
+    const note = 'Simulated fleet — not production. Add an account in Settings to use your clouds.';
+    expect(badge).toHaveAttribute('title', note);
+    // Screen readers get the explanation too, not only mouse users.
+    expect(badge).toHaveTextContent(note);
+    expect(screen.queryByTestId('offline-badge')).toBeNull();
+    for (const id of SCREEN_IDS) {
+      await user.click(screen.getByTestId(`nav-${id}`));
+      expect(screen.getByTestId('sandbox-badge')).toBeVisible();
+    }
+  });
+
+  it('shows no mode badge on live clouds', async () => {
+    backend('live');
+    await setup();
+    await vi.waitFor(() => expect(calls('app_info')).toBeGreaterThan(0));
+    await tick();
+    expect(screen.queryByTestId('sandbox-badge')).toBeNull();
+    expect(screen.queryByTestId('offline-badge')).toBeNull();
+  });
+
+  it('shows an Offline badge in offline mode, and drops "Refresh fleet" from the palette', async () => {
+    backend('offline');
+    const user = await setup();
+    const badge = await screen.findByTestId('offline-badge');
+    expect(badge).toHaveTextContent('Offline');
+    expect(badge).toHaveAttribute('title', expect.stringContaining('cache only, no network'));
+    expect(screen.queryByTestId('sandbox-badge')).toBeNull();
+    expect(screen.getByTestId('refresh-fleet')).toBeDisabled();
+    await user.keyboard('{Control>}k{/Control}');
+    const titles = screen.getAllByTestId('palette-item').map((i) => i.textContent ?? '');
+    expect(titles.some((t) => t.startsWith('Refresh fleet'))).toBe(false);
+    expect(titles.some((t) => t.startsWith('Reload fleet'))).toBe(true);
+  });
+
+  it('shows no badge when app_info fails, rather than a guess', async () => {
+    core.invoke.mockImplementation(async (cmd: string) => {
+      if (cmd === 'fleet_overview') return overview();
+      throw { kind: 'cache', message: 'locked', hint: '' };
+    });
+    await setup();
+    await vi.waitFor(() => expect(calls('app_info')).toBeGreaterThan(0));
+    await tick();
+    expect(screen.queryByTestId('sandbox-badge')).toBeNull();
+    expect(screen.queryByTestId('offline-badge')).toBeNull();
+  });
+});
+
+describe('discovery across screens', () => {
+  it('keeps the progress of a run that started while another screen was open', async () => {
+    const user = await setup();
+    await user.click(screen.getByTestId('nav-settings'));
+    emit('discovery-progress', { event: 'planned', provider: 'do', account: 'team', scopes: 1 });
+    emit('discovery-progress', {
+      event: 'scope_done',
+      provider: 'do',
+      account: 'team',
+      scope: 'all regions',
+      clusters: 1,
+      millis: 12,
+    });
+    await user.click(screen.getByTestId('nav-fleet'));
+    const panel = await screen.findByTestId('discovery-progress', {}, { timeout: 2000 });
+    expect(within(panel).getByTestId('discovery-source')).toHaveTextContent('DOKS team · 1 of 1 scope · all regions');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLUSTERS, cluster } from '../test/fixtures';
-import { filterClusters, nodeCount, providerCount } from './fleet';
+import { filterClusters, goneCount, nodeCount, providerCount } from './fleet';
 
 const names = (q: string) => filterClusters(CLUSTERS, q).map((c) => c.name);
 
@@ -46,5 +46,19 @@ describe('filterClusters', () => {
     const copy = [...CLUSTERS];
     filterClusters(CLUSTERS, 'edge');
     expect(CLUSTERS).toEqual(copy);
+  });
+});
+
+describe('gone clusters', () => {
+  const withGone = [...CLUSTERS, cluster({ id: 'aws/prod/us-east-1/old', name: 'old', gone_at: 1 })];
+
+  it('counts them', () => {
+    expect(goneCount(CLUSTERS)).toBe(0);
+    expect(goneCount(withGone)).toBe(1);
+  });
+
+  it('matches "gone" in the filter', () => {
+    expect(filterClusters(withGone, 'gone').map((c) => c.name)).toEqual(['old']);
+    expect(filterClusters(withGone, 'eks gone').map((c) => c.name)).toEqual(['old']);
   });
 });

@@ -2,13 +2,24 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const core = vi.hoisted(() => ({ invoke: vi.fn(), isTauri: vi.fn(() => true) }));
 vi.mock('@tauri-apps/api/core', () => core);
+vi.mock('@tauri-apps/api/event', () => import('../test/events'));
 
-import { appInfo, diagnosticsText, fleetOverview, toCommandError } from './ipc';
+import {
+  appInfo,
+  diagnosticsText,
+  fleetOverview,
+  onDiscoveryFinished,
+  onDiscoveryProgress,
+  refreshFleet,
+  toCommandError,
+} from './ipc';
+import { emit, listen, listenerCount, resetEvents } from '../test/events';
 import { APP_INFO, overview } from '../test/fixtures';
 
 beforeEach(() => {
   core.invoke.mockReset();
   core.isTauri.mockReturnValue(true);
+  resetEvents();
 });
 
 describe('toCommandError', () => {
@@ -64,6 +75,66 @@ describe('commands', () => {
     core.isTauri.mockReturnValue(false);
     await expect(fleetOverview()).rejects.toMatchObject({ kind: 'no_backend' });
     expect(core.invoke).not.toHaveBeenCalled();
+  });
+});
+
+describe('refreshFleet', () => {
+  it('calls refresh_fleet without arguments', async () => {
+    core.invoke.mockResolvedValue(null);
+    await expect(refreshFleet()).resolves.toBeNull();
+    expect(core.invoke).toHaveBeenCalledWith('refresh_fleet', undefined);
+  });
+
+  it("passes the backend's offline refusal through as a CommandError", async () => {
+    const offline = { kind: 'offline', message: 'offline: no discovery', hint: 'restart without --offline' };
+    core.invoke.mockRejectedValue(offline);
+    await expect(refreshFleet()).rejects.toEqual(offline);
+  });
+});
+
+describe('discovery events', () => {
+  it('delivers the payload of discovery-progress and discovery-finished', async () => {
+    const progress = vi.fn();
+    const finished = vi.fn();
+    onDiscoveryProgress(progress);
+    onDiscoveryFinished(finished);
+    expect(listen).toHaveBeenCalledWith('discovery-progress', expect.any(Function));
+    expect(listen).toHaveBeenCalledWith('discovery-finished', expect.any(Function));
+    const p = { event: 'planned', provider: 'aws', account: 'prod', scopes: 3 };
+    emit('discovery-progress', p);
+    emit('discovery-finished', { clusters: 3, errors: 0, failure: null });
+    expect(progress).toHaveBeenCalledWith(p);
+    expect(finished).toHaveBeenCalledWith({ clusters: 3, errors: 0, failure: null });
+  });
+
+  it('stops delivering after unlisten, also when unlisten comes before the registration lands', async () => {
+    const cb = vi.fn();
+    const early = onDiscoveryProgress(cb);
+    early(); // listen() has not resolved yet
+    await vi.waitFor(() => expect(listenerCount('discovery-progress')).toBe(0));
+    emit('discovery-progress', { event: 'planned', provider: 'aws', account: 'a', scopes: 1 });
+    expect(cb).not.toHaveBeenCalled();
+
+    const late = onDiscoveryProgress(cb);
+    await vi.waitFor(() => expect(listenerCount('discovery-progress')).toBe(1));
+    late();
+    await vi.waitFor(() => expect(listenerCount('discovery-progress')).toBe(0));
+  });
+
+  it('is a no-op in a plain browser', () => {
+    core.isTauri.mockReturnValue(false);
+    const unlisten = onDiscoveryFinished(vi.fn());
+    expect(listen).not.toHaveBeenCalled();
+    expect(() => unlisten()).not.toThrow();
+  });
+
+  it('logs, never throws, when the registration is refused', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    listen.mockRejectedValueOnce('event.listen not allowed');
+    const unlisten = onDiscoveryProgress(vi.fn());
+    await vi.waitFor(() => expect(warn).toHaveBeenCalledWith('Cannot listen to discovery-progress:', 'event.listen not allowed'));
+    expect(() => unlisten()).not.toThrow();
+    warn.mockRestore();
   });
 });
 

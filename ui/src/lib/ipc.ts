@@ -1,11 +1,20 @@
 // Typed client for the Tauri commands. Every call rejects with a CommandError, never with a raw value,
 // so screens can render message + hint without guessing the shape.
 import { invoke, isTauri } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type { AppInfo } from './bindings/AppInfo';
 import type { CommandError } from './bindings/CommandError';
+import type { DiscoveryFinished } from './bindings/DiscoveryFinished';
+import type { DiscoveryProgress } from './bindings/DiscoveryProgress';
 import type { FleetOverview } from './bindings/FleetOverview';
+import type { Mode } from './bindings/Mode';
+import type { SourceError } from './bindings/SourceError';
 
-export type { AppInfo, CommandError, FleetOverview };
+export type { AppInfo, CommandError, DiscoveryFinished, DiscoveryProgress, FleetOverview, Mode, SourceError };
+
+/** Event names, as `src-tauri/app/src/fleet.rs` emits them. */
+export const EVENT_DISCOVERY_PROGRESS = 'discovery-progress';
+export const EVENT_DISCOVERY_FINISHED = 'discovery-finished';
 
 export function fleetOverview(): Promise<FleetOverview> {
   return call<FleetOverview>('fleet_overview');
@@ -13,6 +22,62 @@ export function fleetOverview(): Promise<FleetOverview> {
 
 export function appInfo(): Promise<AppInfo> {
   return call<AppInfo>('app_info');
+}
+
+/**
+ * Asks the backend's discovery loop for a run now. Resolves at once; progress and the result arrive as
+ * `discovery-progress` / `discovery-finished` events. Rejects with kind `offline` in offline mode.
+ */
+export function refreshFleet(): Promise<void> {
+  return call<void>('refresh_fleet');
+}
+
+/** Calls `cb` for every `discovery-progress` event. Returns the unlisten function. */
+export function onDiscoveryProgress(cb: (p: DiscoveryProgress) => void): () => void {
+  return subscribe<DiscoveryProgress>(EVENT_DISCOVERY_PROGRESS, cb);
+}
+
+/** Calls `cb` when a discovery run ends (the cache already holds its result). Returns the unlisten function. */
+export function onDiscoveryFinished(cb: (f: DiscoveryFinished) => void): () => void {
+  return subscribe<DiscoveryFinished>(EVENT_DISCOVERY_FINISHED, cb);
+}
+
+/**
+ * `listen` is async, but components want a synchronous cleanup: this hands back one at once and unlistens
+ * as soon as the registration lands. Without a backend (plain browser) it is a no-op; a refused
+ * registration is logged, never thrown, so a screen still renders from the cache.
+ */
+function subscribe<T>(event: string, cb: (payload: T) => void): () => void {
+  if (!isTauri()) return () => {};
+  let stopped = false;
+  let unlisten: (() => unknown) | null = null;
+  const release = (fn: () => unknown) => {
+    try {
+      // Tauri's unlisten returns a promise; a window that is going away may reject it.
+      Promise.resolve(fn()).catch(() => {});
+    } catch {
+      // Already gone.
+    }
+  };
+  try {
+    listen<T>(event, (e) => {
+      if (!stopped) cb(e.payload);
+    }).then(
+      (fn) => {
+        if (typeof fn !== 'function') return;
+        if (stopped) release(fn);
+        else unlisten = fn;
+      },
+      (err: unknown) => console.warn(`Cannot listen to ${event}:`, toCommandError(err).message),
+    );
+  } catch (err) {
+    console.warn(`Cannot listen to ${event}:`, toCommandError(err).message);
+  }
+  return () => {
+    stopped = true;
+    if (unlisten) release(unlisten);
+    unlisten = null;
+  };
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {

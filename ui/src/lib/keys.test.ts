@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { focusFilter, hasFilter, isEditable, isFilterShortcut, isPaletteShortcut, registerFilter } from './keys';
+import {
+  focusFilter,
+  hasFilter,
+  isEditable,
+  isFilterShortcut,
+  isPaletteShortcut,
+  isRefreshShortcut,
+  registerFilter,
+} from './keys';
 
 function key(k: string, target: EventTarget | null, mods: Partial<KeyboardEvent> = {}) {
   return { key: k, ctrlKey: false, metaKey: false, altKey: false, target, ...mods };
@@ -48,6 +56,27 @@ describe('the palette shortcut', () => {
     expect(isPaletteShortcut(key('K', document.body, { metaKey: true }))).toBe(true);
     expect(isPaletteShortcut(key('k', document.body))).toBe(false);
     expect(isPaletteShortcut(key('k', document.body, { ctrlKey: true, altKey: true }))).toBe(false);
+  });
+});
+
+describe('the R shortcut', () => {
+  it('fires for a bare r outside text fields', () => {
+    expect(isRefreshShortcut(key('r', document.body))).toBe(true);
+    expect(isRefreshShortcut(key('r', el('button')))).toBe(true);
+  });
+
+  it('does not fire while typing, with a modifier, on repeat, for R or inside a dialog', () => {
+    expect(isRefreshShortcut(key('r', el('input', { type: 'search' })))).toBe(false);
+    expect(isRefreshShortcut(key('r', document.body, { ctrlKey: true }))).toBe(false);
+    expect(isRefreshShortcut(key('r', document.body, { metaKey: true }))).toBe(false);
+    expect(isRefreshShortcut(key('r', document.body, { altKey: true }))).toBe(false);
+    expect(isRefreshShortcut({ ...key('R', document.body), shiftKey: true })).toBe(false);
+    expect(isRefreshShortcut({ ...key('r', document.body), repeat: true })).toBe(false);
+    const dialog = el('div', { role: 'dialog' });
+    const inside = document.createElement('button');
+    dialog.appendChild(inside);
+    expect(isRefreshShortcut(key('r', inside))).toBe(false);
+    expect(isRefreshShortcut(key('x', document.body))).toBe(false);
   });
 });
 

@@ -19,6 +19,17 @@ export function isFilterShortcut(e: KeyLike): boolean {
   return e.key === '/' && !e.ctrlKey && !e.metaKey && !e.altKey && !isEditable(e.target);
 }
 
+/**
+ * `r` refreshes the current screen's data (the fleet: discover now). A bare letter, so never while typing,
+ * never with a modifier (Ctrl+R stays the webview's), and never inside a dialog such as the palette.
+ */
+export function isRefreshShortcut(e: KeyLike & Partial<Pick<KeyboardEvent, 'shiftKey' | 'repeat'>>): boolean {
+  if (e.key !== 'r' || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey || e.repeat) return false;
+  if (isEditable(e.target)) return false;
+  const el = e.target as Element | null;
+  return !(typeof el?.closest === 'function' && el.closest('[role="dialog"], [aria-modal="true"]'));
+}
+
 export function isPaletteShortcut(e: KeyLike): boolean {
   return (e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k';
 }

@@ -15,8 +15,14 @@ describe('buildCommands', () => {
       'Go to Actions',
       'Go to Settings',
       'Reload fleet',
+      'Refresh fleet (discover now)',
       'Focus filter',
     ]);
+  });
+
+  it('drops "Refresh fleet" when discovery cannot run (offline mode)', () => {
+    expect(buildCommands({ canRefresh: false }).some((c) => c.id === 'refresh-fleet')).toBe(false);
+    expect(buildCommands().find((c) => c.id === 'refresh-fleet')?.action).toEqual({ type: 'refresh-fleet' });
   });
 
   it('drops "Focus filter" when the screen has no filter', () => {
@@ -70,7 +76,9 @@ describe('matchCommands', () => {
 
   it('uses keywords, but below title hits', () => {
     expect(titles('failover')).toEqual(['Go to Actions']);
-    expect(titles('refresh')[0]).toBe('Reload fleet');
+    // "refresh" is a keyword of Reload fleet but the title of the discovery command, which wins.
+    expect(titles('refresh')).toEqual(['Refresh fleet (discover now)', 'Reload fleet']);
+    expect(titles('discover')[0]).toBe('Refresh fleet (discover now)');
   });
 
   it('returns nothing for nonsense', () => {

@@ -4,6 +4,7 @@ import { SCREENS, type ScreenId } from './screens';
 export type PaletteAction =
   | { type: 'navigate'; screen: ScreenId }
   | { type: 'reload-fleet' }
+  | { type: 'refresh-fleet' }
   | { type: 'focus-filter' };
 
 export interface PaletteCommand {
@@ -27,7 +28,7 @@ const SCREEN_KEYWORDS: Record<ScreenId, string[]> = {
   settings: ['preferences', 'about', 'version', 'cache', 'data dir'],
 };
 
-export function buildCommands(opts: { hasFilter?: boolean } = {}): PaletteCommand[] {
+export function buildCommands(opts: { hasFilter?: boolean; canRefresh?: boolean } = {}): PaletteCommand[] {
   const commands: PaletteCommand[] = SCREENS.map((s) => ({
     id: `go:${s.id}`,
     title: `Go to ${s.title}`,
@@ -43,6 +44,16 @@ export function buildCommands(opts: { hasFilter?: boolean } = {}): PaletteComman
     keywords: ['refresh', 'cache', 'clusters'],
     action: { type: 'reload-fleet' },
   });
+  // Offline mode has no discovery: the backend would only refuse.
+  if (opts.canRefresh ?? true) {
+    commands.push({
+      id: 'refresh-fleet',
+      title: 'Refresh fleet (discover now)',
+      hint: 'r',
+      keywords: ['discover', 'discovery', 'sync', 'clouds', 'accounts'],
+      action: { type: 'refresh-fleet' },
+    });
+  }
   // Hidden when the current screen has nothing to focus, rather than offering a no-op.
   if (opts.hasFilter ?? true) {
     commands.push({

@@ -44,6 +44,8 @@ const TEXT_PAIRS: [string, string][] = [
   ['good', 'bg'],
   ['warn', 'bg'],
   ['bad', 'bg'],
+  ['sandbox-fg', 'sandbox-bg'],
+  ['offline-fg', 'offline-bg'],
   ...['aws', 'gcp', 'azure', 'do', 'kubeconfig', 'other'].map(
     (p) => [`badge-${p}-fg`, `badge-${p}-bg`] as [string, string],
   ),
@@ -62,6 +64,10 @@ describe.each([
 
   it.each(TEXT_PAIRS)('%s on %s reaches 4.5:1', (fg, bg) => {
     expect(contrast(t[fg], t[bg])).toBeGreaterThanOrEqual(4.5);
+  });
+
+  it('has a sandbox stripe that stands out from the background (3:1)', () => {
+    expect(contrast(t['sandbox-border'], t.bg)).toBeGreaterThanOrEqual(3);
   });
 
   it('has a focus ring that stands out from the background (3:1)', () => {

@@ -1,6 +1,8 @@
 import type { ClusterSummary } from '../lib/bindings/ClusterSummary';
 import type { FleetOverview } from '../lib/bindings/FleetOverview';
 import type { AppInfo } from '../lib/bindings/AppInfo';
+import type { DiscoveryStatus } from '../lib/bindings/DiscoveryStatus';
+import type { SourceError } from '../lib/bindings/SourceError';
 
 export const NOW = 1_763_800_000; // a fixed "now" in unix seconds
 
@@ -19,6 +21,7 @@ export function cluster(over: Partial<ClusterSummary> = {}): ClusterSummary {
       { name: 'spot', count: 2, min: 0, max: 10, machine_type: 'm6i.xlarge' },
     ],
     collected_at: NOW - 120,
+    gone_at: null,
     ...over,
   };
 }
@@ -58,10 +61,43 @@ export const CLUSTERS: ClusterSummary[] = [
   }),
 ];
 
-export function overview(clusters: ClusterSummary[] = CLUSTERS): FleetOverview {
+export function overview(
+  clusters: ClusterSummary[] = CLUSTERS,
+  lastDiscovery: DiscoveryStatus | null = null,
+): FleetOverview {
   return {
     clusters,
     cache: { path: '/home/sre/.local/share/cloudops/cache.sqlite', schema_version: 3, size_bytes: 1_572_864 },
+    last_discovery: lastDiscovery,
+  };
+}
+
+export const SOURCE_ERRORS: SourceError[] = [
+  {
+    provider: 'gcp',
+    account: 'shop-prod',
+    scope: 'gcp/shop-prod',
+    kind: 'unauthorized',
+    message: 'GKE refused the token for project shop-prod (401)',
+    hint: 'Run `gcloud auth application-default login`, or set CLOUDOPS_GCP_ACCESS_TOKEN.',
+  },
+  {
+    provider: 'aws',
+    account: 'prod',
+    scope: 'aws/ap-south-1',
+    kind: 'throttled',
+    message: 'EKS ListClusters in ap-south-1 was throttled (429) after 4 attempts',
+    hint: 'Wait a minute and refresh; lower the number of regions if it keeps happening.',
+  },
+];
+
+/** A finished discovery run, 3 minutes before NOW. */
+export function discoveryStatus(errors: SourceError[] = [], clusterCount = 4): DiscoveryStatus {
+  return {
+    started_ms: (NOW - 185) * 1000,
+    finished_ms: (NOW - 180) * 1000,
+    cluster_count: clusterCount,
+    errors,
   };
 }
 
@@ -69,4 +105,5 @@ export const APP_INFO: AppInfo = {
   version: '0.1.0',
   data_dir: '/home/sre/.local/share/cloudops',
   cache: overview().cache,
+  mode: 'live',
 };

@@ -10,4 +10,9 @@ export type ClusterSummary = {
 /**
  * Stable across refreshes: `provider/account/region/name`.
  */
-id: string, provider: Provider, account: string, name: string, region: string, version: string | null, status: string, endpoint: string | null, node_pools: Array<NodePoolSummary>, collected_at: number, };
+id: string, provider: Provider, account: string, name: string, region: string, version: string | null, status: string, endpoint: string | null, node_pools: Array<NodePoolSummary>, collected_at: number, 
+/**
+ * When a complete discovery of its source last missed it (unix
+ * seconds): the cluster is kept, marked gone, never silently deleted.
+ */
+gone_at: number | null, };

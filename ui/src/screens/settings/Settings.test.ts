@@ -23,6 +23,26 @@ describe('Settings screen', () => {
     expect(screen.getByTestId('settings-cache-size')).toHaveTextContent('1.5 MiB');
   });
 
+  it.each([
+    ['sandbox', 'Sandbox', 'not production'],
+    ['live', 'Live', 'Your cloud accounts'],
+    ['offline', 'Offline', 'cache only, no network'],
+  ] as const)('shows the %s mode with what it means', async (mode, label, note) => {
+    core.invoke.mockResolvedValue({ ...APP_INFO, mode });
+    render(Settings);
+    const dd = await screen.findByTestId('settings-mode');
+    expect(dd).toHaveTextContent(label);
+    expect(dd).toHaveTextContent(note);
+    expect(dd).toHaveAttribute('data-mode', mode);
+  });
+
+  it('says the mode is unknown when an older backend does not send it', async () => {
+    const { mode: _, ...old } = APP_INFO;
+    core.invoke.mockResolvedValue(old);
+    render(Settings);
+    expect(await screen.findByTestId('settings-mode')).toHaveTextContent('Unknown');
+  });
+
   it('shows the error panel when app_info fails', async () => {
     core.invoke.mockRejectedValue('app_info not allowed on window main');
     render(Settings);
