@@ -168,5 +168,7 @@ fn live_mode_is_chosen_only_when_a_cloud_is_configured() {
     assert!(live_accounts_configured(|k| {
         (k == "DIGITALOCEAN_ACCESS_TOKEN").then(|| "t".into())
     }));
-    assert!(live_accounts_configured(|k| (k == "AWS_PROFILE").then(|| "prod".into())));
+    assert!(live_accounts_configured(
+        |k| (k == "AWS_PROFILE").then(|| "prod".into())
+    ));
 }
