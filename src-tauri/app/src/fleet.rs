@@ -52,6 +52,17 @@ pub struct DiscoveryFinished {
     pub failure: Option<String>,
 }
 
+impl DiscoveryFinished {
+    /// A run that could not start: `failure` is "message — hint".
+    fn failed(failure: String) -> Self {
+        DiscoveryFinished {
+            clusters: 0,
+            errors: 1,
+            failure: Some(failure),
+        }
+    }
+}
+
 /// Starts the loop on Tauri's async runtime; it runs until the app exits.
 pub fn spawn<R: Runtime>(app: AppHandle<R>, mode: Mode) {
     if mode == Mode::Offline {
@@ -79,11 +90,7 @@ async fn run<R: Runtime>(app: AppHandle<R>, mode: Mode) {
             Err(e) => {
                 finish(
                     &app,
-                    DiscoveryFinished {
-                        clusters: 0,
-                        errors: 1,
-                        failure: Some(format!("the built-in sandbox could not start: {e}")),
-                    },
+                    DiscoveryFinished::failed(format!("the built-in sandbox could not start: {e}")),
                 );
                 return;
             }
@@ -96,11 +103,7 @@ async fn run<R: Runtime>(app: AppHandle<R>, mode: Mode) {
         Err(e) => {
             finish(
                 &app,
-                DiscoveryFinished {
-                    clusters: 0,
-                    errors: 1,
-                    failure: Some(format!("{e} — {}", e.hint())),
-                },
+                DiscoveryFinished::failed(format!("{e} — {}", e.hint())),
             );
             return;
         }
