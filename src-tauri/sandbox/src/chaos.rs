@@ -7,6 +7,11 @@
 //! | `region_outage {cloud, region}` | that region's provider calls get a 503 in the provider's error shape; its clusters' `/k8s` APIs hang until the client gives up (capped at [`K8S_HOLD_CAP`]) |
 //! | `latency {cloud, millis}` | every call to that provider (`all`: every provider; `k8s`: every Kubernetes API) waits `millis` first |
 //! | `error_rate {cloud, rate, status, retry_after_secs?, seed?}` | a fraction `rate` of that provider's calls fail with `status` (5xx or 429) in its error shape, with `Retry-After` when given |
+//! | `slow_node {cluster_id, node, factor?}` | the node's metrics.k8s.io CPU usage sits at `factor` (default [`DEFAULT_SLOW_NODE_FACTOR`]) of its allocatable CPU, with a `NodeSlow` event; it stays `Ready` |
+//! | `bad_rollout {cluster_id, namespace, deployment}` | the deployment's pod template changes (a rollout starts) and its pods created from then on crash-loop (`CrashLoopBackOff`, `restartCount` rising, `BackOff` events); `readyReplicas` drops as far as maxUnavailable lets it |
+//!
+//! Clearing a slow node brings its usage back down; clearing a bad rollout
+//! lets the crashing pods turn Ready and the rollout finish (kube/faults.rs).
 //!
 //! What a region outage looks like per cloud is modelled on what each API
 //! does when one region is down:
@@ -32,7 +37,7 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, OnceLock,
     },
     time::Duration,
 };
@@ -50,6 +55,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::{
+    kube::{check_fault_target, KubeFaults},
     world::{Cloud, World},
     AppState,
 };
@@ -60,6 +66,8 @@ use crate::{
 pub const K8S_HOLD_CAP: Duration = Duration::from_secs(60);
 /// A latency fault cannot park a request for longer than this.
 pub const MAX_LATENCY_MS: u64 = 600_000;
+/// A slow node's CPU usage, as a fraction of its allocatable CPU.
+pub const DEFAULT_SLOW_NODE_FACTOR: f64 = 0.97;
 
 /// What a fault applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -145,6 +153,19 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
     },
+    SlowNode {
+        cluster_id: String,
+        node: String,
+        /// The node's CPU usage as a fraction of allocatable, in `(0, 1]`;
+        /// [`DEFAULT_SLOW_NODE_FACTOR`] when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<f64>,
+    },
+    BadRollout {
+        cluster_id: String,
+        namespace: String,
+        deployment: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -188,8 +209,58 @@ impl Fault {
                     return bad(format!("status {status} is neither 429 nor a 5xx"));
                 }
             }
+            Fault::SlowNode {
+                cluster_id,
+                node,
+                factor,
+            } => {
+                if cluster_id.trim().is_empty() || node.trim().is_empty() {
+                    return bad("a slow node needs a cluster_id and a node".into());
+                }
+                if let Some(f) = factor {
+                    if !(*f > 0.0 && *f <= 1.0) {
+                        return bad(format!("factor {f} is not within (0, 1]"));
+                    }
+                }
+            }
+            Fault::BadRollout {
+                cluster_id,
+                namespace,
+                deployment,
+            } => {
+                if cluster_id.trim().is_empty()
+                    || namespace.trim().is_empty()
+                    || deployment.trim().is_empty()
+                {
+                    return bad(
+                        "a bad rollout needs a cluster_id, a namespace and a deployment".into(),
+                    );
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Checks that a kube fault's cluster, node or deployment exists.
+    fn check_target(&self, world: Option<&World>) -> Result<(), ChaosError> {
+        let (cluster_id, node, deployment) = match self {
+            Fault::SlowNode {
+                cluster_id, node, ..
+            } => (cluster_id, Some(node.as_str()), None),
+            Fault::BadRollout {
+                cluster_id,
+                namespace,
+                deployment,
+            } => (
+                cluster_id,
+                None,
+                Some((namespace.as_str(), deployment.as_str())),
+            ),
+            _ => return Ok(()),
+        };
+        let world = world
+            .ok_or_else(|| ChaosError::Invalid("this chaos control serves no clusters".into()))?;
+        check_fault_target(world, cluster_id, node, deployment).map_err(ChaosError::Invalid)
     }
 }
 
@@ -222,6 +293,9 @@ struct Inner {
     /// Requests seen, per [`Target::slot`].
     requests: [AtomicU64; 5],
     seed: u64,
+    /// The world whose clusters the kube faults apply to (set once the
+    /// sandbox's routes are built).
+    world: OnceLock<World>,
 }
 
 /// The chaos state of one sandbox; clones share it.
@@ -266,7 +340,49 @@ impl Chaos {
             closed: AtomicBool::new(false),
             requests: Default::default(),
             seed,
+            world: OnceLock::new(),
         }))
+    }
+
+    /// Ties the kube faults (slow nodes, bad rollouts) to `world`'s
+    /// clusters; the first call wins.
+    pub(crate) fn attach(&self, world: &World) {
+        let _ = self.0.world.set(world.clone());
+        self.sync_kube();
+    }
+
+    /// Hands the kube faults in force to the controllers.
+    fn sync_kube(&self) {
+        let Some(world) = self.0.world.get() else {
+            return;
+        };
+        let mut kf = KubeFaults::default();
+        for e in self.lock().active.values() {
+            match &e.fault {
+                Fault::SlowNode {
+                    cluster_id,
+                    node,
+                    factor,
+                } => {
+                    kf.slow_nodes
+                        .entry(cluster_id.clone())
+                        .or_default()
+                        .insert(node.clone(), factor.unwrap_or(DEFAULT_SLOW_NODE_FACTOR));
+                }
+                Fault::BadRollout {
+                    cluster_id,
+                    namespace,
+                    deployment,
+                } => {
+                    kf.bad_rollouts
+                        .entry(cluster_id.clone())
+                        .or_default()
+                        .insert((namespace.clone(), deployment.clone()));
+                }
+                _ => {}
+            }
+        }
+        world.workloads().set_faults(kf);
     }
 
     fn lock(&self) -> MutexGuard<'_, Faults> {
@@ -277,11 +393,13 @@ impl Chaos {
 
     fn changed(&self) {
         self.0.version.send_modify(|v| *v += 1);
+        self.sync_kube();
     }
 
     /// Adds a fault; returns its id.
     pub fn add(&self, fault: Fault) -> Result<u64, ChaosError> {
         fault.validate()?;
+        fault.check_target(self.0.world.get())?;
         let rng = match &fault {
             Fault::ErrorRate { seed, .. } => {
                 Some(fastrand::Rng::with_seed(seed.unwrap_or(self.0.seed)))

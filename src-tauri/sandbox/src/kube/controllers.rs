@@ -18,7 +18,7 @@ use tokio::sync::watch as signal;
 
 use super::{
     deployments::reconcile_deployment,
-    hpa, nodes,
+    faults, hpa, nodes,
     pods::{promote_ready, retry_unscheduled},
     store::{time, Key, Store},
     Clock, KubeConfig, POLL,
@@ -58,6 +58,7 @@ pub(crate) async fn run(world: World, mut stop: signal::Receiver<bool>) {
 /// One pass over every materialized cluster; the earliest deadline after it.
 fn tick(world: &World) -> Option<Instant> {
     let cfg = world.workloads().config();
+    let faults = world.workloads().faults();
     let mut next: Option<Instant> = None;
     for ck in world.workloads().materialized() {
         let Some(cluster) = world.read().cluster(&ck.cluster.id).cloned() else {
@@ -70,7 +71,10 @@ fn tick(world: &World) -> Option<Instant> {
             clock: Clock::now(),
             initial: false,
         };
-        let n = reconcile(&mut ck.lock(), &ctx);
+        let mut store = ck.lock();
+        faults::sync(&mut store, &ctx, &faults);
+        let n = reconcile(&mut store, &ctx);
+        drop(store);
         next = match (next, n) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -316,7 +316,14 @@ pub(crate) fn handle(ck: &ClusterKube, rest: &[&str], req: &Request) -> Result<R
                 .filter(|n| labels.matches(n.metadata.labels.as_ref()))
                 .map(|n| {
                     let name = n.metadata.name.as_deref().unwrap_or("");
-                    let (cpu, mem) = per_node.get(name).copied().unwrap_or_default();
+                    let (mut cpu, mem) = per_node.get(name).copied().unwrap_or_default();
+                    // A slow node (chaos, faults.rs): CPU near allocatable.
+                    if let (Some(f), Some(alloc)) =
+                        (store.slow_nodes.get(name), store.allocatable.get(name))
+                    {
+                        let floor = alloc.cpu_milli as f64 * f - NODE_OVERHEAD_CPU_MILLI;
+                        cpu = cpu.max(floor);
+                    }
                     NodeMetrics {
                         kind: None,
                         api_version: None,

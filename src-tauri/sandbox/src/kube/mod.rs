@@ -14,10 +14,11 @@
 //!   `/version`, `/api`, `/apis`.
 
 mod api;
-mod auth;
+pub(crate) mod auth;
 mod controllers;
 mod deployments;
 mod discovery;
+mod faults;
 mod generate;
 mod hpa;
 mod metrics;
@@ -57,6 +58,8 @@ use crate::{
 };
 
 pub use auth::k8s_token;
+pub use faults::CHAOS_ROLLOUT_ANNOTATION;
+pub(crate) use faults::{check_target as check_fault_target, KubeFaults};
 pub use metrics::DEMAND_ANNOTATION;
 pub(crate) use status::ApiError;
 use store::Store;
@@ -108,6 +111,8 @@ pub struct Workloads {
     config: Mutex<KubeConfig>,
     /// Wakes the controllers after a write.
     wake: Notify,
+    /// Chaos faults inside clusters (faults.rs), as chaos.rs last set them.
+    faults: Mutex<KubeFaults>,
 }
 
 impl fmt::Debug for Workloads {
@@ -129,6 +134,21 @@ impl Workloads {
 
     pub fn set_config(&self, f: impl FnOnce(&mut KubeConfig)) {
         f(&mut self.config.lock().unwrap_or_else(|e| e.into_inner()));
+        self.wake();
+    }
+
+    /// The kube faults in force.
+    pub(crate) fn faults(&self) -> KubeFaults {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the kube faults (chaos.rs, on every change) and wakes the
+    /// controllers.
+    pub(crate) fn set_faults(&self, faults: KubeFaults) {
+        *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
         self.wake();
     }
 
@@ -214,6 +234,9 @@ struct KubeState {
 }
 
 pub(crate) fn router(state: AppState, controllers: &Controllers) -> Router<AppState> {
+    // Chaos faults inside clusters need the world, to check their targets
+    // and to hand them to the controllers.
+    state.chaos.attach(&state.world);
     let kube = KubeState {
         app: state,
         stop: controllers.stop.subscribe(),

@@ -17,6 +17,7 @@ use k8s_openapi::{
 
 use super::{
     controllers::{object_ref, owner_deployment, owner_ref, record_event, Ctx},
+    faults,
     metrics::requests_of,
     nodes,
     store::{time, Due, Key, Store, Usage},
@@ -54,7 +55,7 @@ fn node_ip(store: &Store, node: &str) -> Option<String> {
 
 /// The status of a pod: unschedulable, starting (scheduled, not Ready) or
 /// running and Ready.
-fn pod_status(store: &mut Store, pod: &Pod, ready: bool, unix: u64) -> PodStatus {
+pub(crate) fn pod_status(store: &mut Store, pod: &Pod, ready: bool, unix: u64) -> PodStatus {
     let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
     let containers = pod
         .spec
@@ -159,7 +160,9 @@ fn usage_of(pod: &Pod) -> Usage {
 
 /// After binding: Ready now (initial state) or after the readiness delay.
 fn start(store: &mut Store, key: Key, ctx: &Ctx<'_>) {
-    if ctx.initial {
+    if !ctx.initial && faults::crashes(store, &key) {
+        faults::schedule_crash(store, key, ctx);
+    } else if ctx.initial {
         make_ready(store, &key, ctx);
     } else {
         let due = Due(ctx.clock.now + ctx.cfg.readiness_delay);
@@ -299,6 +302,7 @@ pub(crate) fn delete_pod(store: &mut Store, key: &Key) -> Option<Arc<Pod>> {
         store.ready_queue.remove(&(due, key.clone()));
     }
     store.unscheduled.remove(key);
+    store.crashing.remove(key);
     if let Some(d) = owner_deployment(store, &pod) {
         store.dirty.insert(d);
     }

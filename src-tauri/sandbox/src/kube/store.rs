@@ -456,6 +456,14 @@ pub(crate) struct Store {
     pub event_order: VecDeque<Key>,
     pub next_hpa_sync: Option<Instant>,
     pub next_ip: u32,
+
+    // Chaos faults in force on this cluster (faults.rs).
+    /// Deployments under a bad rollout: their new pods crash-loop.
+    pub bad_rollouts: BTreeSet<Key>,
+    /// Pods crash-looping, and when each restarts next.
+    pub crashing: BTreeMap<Key, Instant>,
+    /// Slow nodes: name -> the fraction of allocatable CPU in use.
+    pub slow_nodes: HashMap<String, f64>,
 }
 
 impl Store {
@@ -485,6 +493,9 @@ impl Store {
             event_order: VecDeque::new(),
             next_hpa_sync: None,
             next_ip: 0,
+            bad_rollouts: BTreeSet::new(),
+            crashing: BTreeMap::new(),
+            slow_nodes: HashMap::new(),
         }
     }
 

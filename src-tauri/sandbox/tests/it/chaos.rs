@@ -413,3 +413,253 @@ async fn shutdown_releases_requests_held_by_an_outage() {
         .unwrap();
     let _ = pending.await;
 }
+
+// --- kube faults: a bad rollout and a slow node -----------------------------
+
+mod kube_faults {
+    use std::time::Duration;
+
+    use ::kube::{
+        api::{ListParams, Patch, PatchParams},
+        Api,
+    };
+    use k8s_openapi::api::{
+        apps::v1::Deployment,
+        core::v1::{Event, Pod},
+    };
+    use reqwest::StatusCode;
+    use serde_json::{json as j, Value};
+
+    use cloudops_sandbox::{chaos::Fault, kube::k8s_token, World};
+
+    use crate::{
+        kube::{checkout_cluster, client, eventually, http_get, ready},
+        start,
+    };
+
+    fn crash_looping(p: &Pod) -> bool {
+        let Some(cs) = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|cs| cs.first())
+        else {
+            return false;
+        };
+        let waiting = cs
+            .state
+            .as_ref()
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.as_deref());
+        let exit = cs
+            .last_state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .map(|t| t.exit_code);
+        !cs.ready
+            && cs.restart_count > 0
+            && waiting == Some("CrashLoopBackOff")
+            && exit == Some(1)
+            && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+            && !ready(p)
+    }
+
+    #[tokio::test]
+    async fn a_bad_rollout_crash_loops_new_pods_until_cleared() {
+        let world = World::generate(17).with_readiness_delay(Duration::from_millis(150));
+        let c = checkout_cluster(&world);
+        let (sandbox, http) = start(world);
+        let client = client(&sandbox, &c.id, Some(k8s_token(&c.id)));
+        let deployments = Api::<Deployment>::namespaced(client.clone(), "kube-system");
+        let pods = Api::<Pod>::namespaced(client.clone(), "kube-system");
+        // Four replicas: maxUnavailable 25% lets one old pod go.
+        deployments
+            .patch(
+                "coredns",
+                &PatchParams::default(),
+                &Patch::Merge(j!({"spec": {"replicas": 4}})),
+            )
+            .await
+            .unwrap();
+        let ready_replicas = |d: &Deployment| {
+            d.status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0)
+        };
+        eventually("4 Ready coredns pods", || async {
+            let d = deployments.get("coredns").await.ok()?;
+            (ready_replicas(&d) == 4).then_some(())
+        })
+        .await;
+
+        // Unknown targets are 400s that name them.
+        let url = format!("{}/sandbox/chaos", sandbox.base_url());
+        for (body, names) in [
+            (
+                j!({"kind": "bad_rollout", "cluster_id": "nope", "namespace": "kube-system", "deployment": "coredns"}),
+                "nope",
+            ),
+            (
+                j!({"kind": "bad_rollout", "cluster_id": c.id, "namespace": "kube-system", "deployment": "ghost"}),
+                "ghost",
+            ),
+        ] {
+            let resp = http.post(&url).json(&body).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+            let err: Value = resp.json().await.unwrap();
+            assert!(err["error"].as_str().unwrap().contains(names), "{err}");
+        }
+
+        let resp = http
+            .post(&url)
+            .json(&j!({"kind": "bad_rollout", "cluster_id": c.id, "namespace": "kube-system", "deployment": "coredns"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let id = resp.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+
+        let selector = ListParams::default().labels("k8s-app=coredns");
+        eventually(
+            "crash-looping new pods and fewer Ready replicas",
+            || async {
+                let d = deployments.get("coredns").await.ok()?;
+                let list = pods.list(&selector).await.ok()?;
+                let crashing = list.items.iter().filter(|p| crash_looping(p)).count();
+                (crashing > 0 && ready_replicas(&d) < 4).then_some(())
+            },
+        )
+        .await;
+        let first = pods.list(&selector).await.unwrap();
+        let restarts = |p: &Pod| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|cs| cs.first())
+                .map(|c| c.restart_count)
+                .unwrap_or(0)
+        };
+        let crashing: Vec<(String, i32)> = first
+            .items
+            .iter()
+            .filter(|p| crash_looping(p))
+            .map(|p| (p.metadata.name.clone().unwrap(), restarts(p)))
+            .collect();
+        eventually("restartCount rising", || async {
+            let (name, n) = &crashing[0];
+            let p = pods.get(name).await.ok()?;
+            (restarts(&p) > *n).then_some(())
+        })
+        .await;
+        let events = Api::<Event>::namespaced(client.clone(), "kube-system")
+            .list(&ListParams::default().fields("reason=BackOff"))
+            .await
+            .unwrap();
+        assert!(!events.items.is_empty(), "BackOff events");
+
+        sandbox.chaos().clear(id).then_some(()).unwrap();
+        eventually("every coredns pod Ready again", || async {
+            let d = deployments.get("coredns").await.ok()?;
+            let list = pods.list(&selector).await.ok()?;
+            let all_ready = list.items.len() == 4 && list.items.iter().all(ready);
+            (all_ready && ready_replicas(&d) == 4).then_some(())
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_slow_node_saturates_its_cpu_until_cleared() {
+        let world = World::generate(17);
+        let c = checkout_cluster(&world);
+        let (sandbox, http) = start(world);
+        let client = client(&sandbox, &c.id, Some(k8s_token(&c.id)));
+        let nodes = Api::<k8s_openapi::api::core::v1::Node>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+            .unwrap();
+        let node = &nodes.items[0];
+        let name = node.metadata.name.clone().unwrap();
+        let alloc_milli = node.status.as_ref().unwrap().allocatable.as_ref().unwrap()["cpu"]
+            .0
+            .strip_suffix('m')
+            .unwrap()
+            .parse::<u64>()
+            .unwrap();
+        let cpu = || async {
+            let m: Value = client
+                .request(http_get(&format!(
+                    "/apis/metrics.k8s.io/v1beta1/nodes/{name}"
+                )))
+                .await
+                .unwrap();
+            m["usage"]["cpu"]
+                .as_str()
+                .unwrap()
+                .strip_suffix('m')
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        let before = cpu().await;
+        assert!(before < alloc_milli * 9 / 10, "{before}m of {alloc_milli}m");
+
+        let url = format!("{}/sandbox/chaos", sandbox.base_url());
+        let resp = http
+            .post(&url)
+            .json(&j!({"kind": "slow_node", "cluster_id": c.id, "node": "no-such-node"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let err: Value = resp.json().await.unwrap();
+        assert!(
+            err["error"].as_str().unwrap().contains("no-such-node"),
+            "{err}"
+        );
+
+        let id = sandbox
+            .chaos()
+            .add(Fault::SlowNode {
+                cluster_id: c.id.clone(),
+                node: name.clone(),
+                factor: None,
+            })
+            .unwrap();
+        // The controllers pick the fault up on their next pass.
+        eventually("CPU near allocatable", || async {
+            let slow = cpu().await;
+            assert!(slow <= alloc_milli, "{slow}m of {alloc_milli}m");
+            (slow >= alloc_milli * 9 / 10).then_some(())
+        })
+        .await;
+        let still_ready = Api::<k8s_openapi::api::core::v1::Node>::all(client.clone())
+            .get(&name)
+            .await
+            .unwrap();
+        assert!(still_ready
+            .status
+            .unwrap()
+            .conditions
+            .unwrap()
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True"));
+        eventually("a NodeSlow event", || async {
+            let ev = Api::<Event>::namespaced(client.clone(), "default")
+                .list(&ListParams::default().fields("reason=NodeSlow"))
+                .await
+                .ok()?;
+            ev.items
+                .iter()
+                .any(|e| e.involved_object.name.as_deref() == Some(name.as_str()))
+                .then_some(())
+        })
+        .await;
+
+        assert!(sandbox.chaos().clear(id));
+        eventually("CPU back down", || async {
+            (cpu().await < alloc_milli * 9 / 10).then_some(())
+        })
+        .await;
+    }
+}
