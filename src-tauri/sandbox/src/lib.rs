@@ -32,6 +32,7 @@ pub mod eks;
 mod gke;
 mod http;
 pub mod kube;
+mod prometheus;
 pub mod world;
 
 pub use chaos::{Chaos, ChaosError, Fault, Target as ChaosTarget};
@@ -140,6 +141,7 @@ fn router(state: AppState, kube: &kube::Controllers) -> Router {
         .nest("/arm", aks::router(state.clone()))
         .nest("/do", doks::router(state.clone()))
         .nest("/k8s", kube::router(state.clone(), kube))
+        .nest("/prom", prometheus::router())
         .nest("/sandbox", chaos::router())
         .with_state(state)
 }

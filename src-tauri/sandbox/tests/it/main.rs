@@ -12,6 +12,7 @@ mod doks;
 mod eks;
 mod gke;
 mod kube;
+mod prometheus;
 mod route_errors;
 mod world;
 mod world_file;
