@@ -16,12 +16,14 @@ use axum::{
 use base64::Engine as _;
 use cloudops_cloud::wire::arm::{
     AgentPool, AgentPoolProfile, AgentPoolProperties, AgentPoolScaleRequest, ArmError,
-    ArmErrorResponse, ArmList, CredentialResult, CredentialResults, ManagedCluster,
-    ManagedClusterProperties, PowerState, Subscription, API_VERSION,
+    ArmErrorResponse, ArmList, CostQuery, CostQueryColumn, CostQueryProperties, CostQueryResult,
+    CredentialResult, CredentialResults, ManagedCluster, ManagedClusterProperties, PowerState,
+    Subscription, API_VERSION,
 };
 
 use crate::{
     chaos::{self, Place},
+    cost,
     http::{bearer, json, page, placeholder_ca_b64, query, QueryMap},
     world::{self, Cloud, WorldState},
     AppState, AZURE_ACCESS_TOKEN,
@@ -107,6 +109,10 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route(
             &format!("{CLUSTER}/listClusterUserCredential"),
             post(credentials),
+        )
+        .route(
+            "/subscriptions/{sub}/providers/Microsoft.CostManagement/query",
+            post(cost_query),
         )
         .fallback(|| async {
             error(
@@ -208,6 +214,11 @@ fn resource_group(c: &world::Cluster) -> String {
     format!("rg-fleet-{}", c.region)
 }
 
+/// Where AKS puts the cluster's nodes (and so its node-hour costs).
+fn node_resource_group(c: &world::Cluster) -> String {
+    format!("MC_{}_{}_{}", resource_group(c), c.name, c.region)
+}
+
 fn cluster_id(sub: &str, c: &world::Cluster) -> String {
     format!(
         "/subscriptions/{sub}/resourceGroups/{}/{PROVIDER}/{}",
@@ -240,7 +251,7 @@ fn managed_cluster(sub: &str, c: &world::Cluster) -> ManagedCluster {
             // listClusterUserCredential; a loopback URL is no FQDN.
             fqdn: None,
             private_fqdn: None,
-            node_resource_group: Some(format!("MC_{}_{}_{}", resource_group(c), c.name, c.region)),
+            node_resource_group: Some(node_resource_group(c)),
             // The embedded profiles are the agent pools' own properties, so
             // the two views of a pool cannot disagree.
             agent_pool_profiles: Some(
@@ -565,6 +576,181 @@ async fn credentials(
                 name: "clusterUser".into(),
                 value: base64::engine::general_purpose::STANDARD.encode(kubeconfig),
             }],
+        },
+    ))
+}
+
+/// The Cost Management `api-version`s the sandbox accepts.
+const COST_API_VERSIONS: [&str; 3] = ["2025-03-01", "2024-08-01", "2023-11-01"];
+
+fn cost_bad_request(message: String) -> Response {
+    error(StatusCode::BAD_REQUEST, "BadRequest", message)
+}
+
+/// `[from, to)` of a query's timeframe, at `now`.
+fn cost_period(query: &CostQuery, now: u64) -> Result<(u64, u64), Response> {
+    let today = now - now % cost::DAY;
+    match query.timeframe.to_ascii_lowercase().as_str() {
+        "monthtodate" | "billingmonthtodate" => Ok((cost::month_start(now, 0), now)),
+        "thelastmonth" | "thelastbillingmonth" => {
+            Ok((cost::month_start(now, -1), cost::month_start(now, 0)))
+        }
+        // 1970-01-01 was a Thursday: weeks start on Monday.
+        "weektodate" => Ok((today - ((today / cost::DAY + 3) % 7) * cost::DAY, now)),
+        "custom" => {
+            let period = query.time_period.as_ref().ok_or_else(|| {
+                cost_bad_request("timePeriod is required when timeframe is Custom.".into())
+            })?;
+            let from = cost::parse_time(&period.from);
+            let to = cost::parse_time(&period.to);
+            match (from, to) {
+                (Some(from), Some(to)) if from < to => Ok((from, to)),
+                _ => Err(cost_bad_request(format!(
+                    "Invalid timePeriod: from '{}' must be an ISO 8601 time before to '{}'.",
+                    period.from, period.to
+                ))),
+            }
+        }
+        other => Err(cost_bad_request(format!(
+            "Invalid timeframe '{other}'. Supported: MonthToDate, BillingMonthToDate, TheLastMonth, TheLastBillingMonth, WeekToDate, Custom."
+        ))),
+    }
+}
+
+/// `POST /subscriptions/{sub}/providers/Microsoft.CostManagement/query`:
+/// node-hour costs of the AKS clusters, by node resource group
+/// (`MC_<rg>_<cluster>_<location>`, where AKS puts the nodes) when grouped
+/// by `ResourceGroup`/`ResourceGroupName`, per day when `Daily`.
+async fn cost_query(
+    State(state): State<AppState>,
+    Path(sub): Path<String>,
+    q: QueryMap,
+    body: Result<Json<CostQuery>, JsonRejection>,
+) -> Reply {
+    let q = query(q);
+    check_api_version(&q, &COST_API_VERSIONS)?;
+    check_subscription(&state.world.read(), &sub)?;
+    let Json(body) = body.map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: {e}"),
+        )
+    })?;
+    let now = cost::now();
+    let (from, to) = cost_period(&body, now)?;
+    let daily = match body.dataset.granularity.as_deref() {
+        None => false,
+        Some(g) if g.eq_ignore_ascii_case("none") => false,
+        Some(g) if g.eq_ignore_ascii_case("daily") => true,
+        Some(g) => return Err(cost_bad_request(format!("Invalid granularity '{g}'."))),
+    };
+    let cost_column = body
+        .dataset
+        .aggregation
+        .as_ref()
+        .and_then(|a| a.values().next())
+        .map_or_else(|| "PreTaxCost".to_string(), |a| a.name.clone());
+    let group_column = match body.dataset.grouping.as_deref().unwrap_or_default() {
+        [] => None,
+        [g] if g.kind.eq_ignore_ascii_case("Dimension")
+            && (g.name.eq_ignore_ascii_case("ResourceGroup")
+                || g.name.eq_ignore_ascii_case("ResourceGroupName")) =>
+        {
+            Some(g.name.clone())
+        }
+        _ => {
+            return Err(cost_bad_request(
+                "The sandbox groups only by the ResourceGroup or ResourceGroupName dimension."
+                    .into(),
+            ))
+        }
+    };
+    let column = |name: &str, kind: &str| CostQueryColumn {
+        name: name.to_string(),
+        kind: kind.to_string(),
+    };
+    let mut columns = vec![column(&cost_column, "Number")];
+    columns.extend(group_column.as_deref().map(|g| column(g, "String")));
+    if daily {
+        columns.push(column("UsageDate", "Number"));
+    }
+    columns.push(column("Currency", "String"));
+
+    // Buckets: one per day, or the whole period.
+    let buckets: Vec<(u64, u64)> = if daily {
+        let first = from - from % cost::DAY;
+        (0..)
+            .map(|i| first + i * cost::DAY)
+            .take_while(|&d| d < to)
+            .map(|d| (d.max(from), (d + cost::DAY).min(to)))
+            .collect()
+    } else {
+        vec![(from, to)]
+    };
+    let mut rows = Vec::new();
+    {
+        let world = state.world.read();
+        for &(b_from, b_to) in &buckets {
+            let mut per_group: Vec<(Option<String>, f64)> = Vec::new();
+            for c in world.clusters_of(Cloud::Azure) {
+                let amount = cost::cluster_cost(c, b_from, b_to, now);
+                let key = group_column.as_ref().map(|_| node_resource_group(c));
+                match per_group.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, sum)) => *sum += amount,
+                    None => per_group.push((key, amount)),
+                }
+            }
+            for (key, amount) in per_group.into_iter().filter(|(_, a)| *a > 0.0) {
+                let mut row = vec![serde_json::json!(amount)];
+                row.extend(key.map(serde_json::Value::String));
+                if daily {
+                    let d = cost::date(b_from).replace('-', "");
+                    row.push(serde_json::json!(d.parse::<u64>().unwrap_or(0)));
+                }
+                row.push(serde_json::Value::String("USD".into()));
+                rows.push(row);
+            }
+        }
+    }
+    // `$top` pages the rows; `$skiptoken` is the offset of the next page.
+    let top = q
+        .get("$top")
+        .and_then(|t| t.parse::<usize>().ok())
+        .filter(|&t| t > 0);
+    let skip = q
+        .get("$skiptoken")
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(0);
+    let (rows, next_link) = match top {
+        Some(top) => {
+            let (rows, more) = page(&rows, skip, top);
+            let next = more.then(|| {
+                format!(
+                    "{}/arm/subscriptions/{sub}/providers/Microsoft.CostManagement/query?api-version={}&$top={top}&$skiptoken={}",
+                    state.base_url,
+                    q.get("api-version").map_or("", String::as_str),
+                    skip + top
+                )
+            });
+            (rows, next)
+        }
+        None => (rows, None),
+    };
+    let id = format!("query-{}", state.next_id());
+    Ok(json(
+        StatusCode::OK,
+        &CostQueryResult {
+            id: Some(format!(
+                "subscriptions/{sub}/providers/Microsoft.CostManagement/query/{id}"
+            )),
+            name: Some(id),
+            kind: Some("Microsoft.CostManagement/query".into()),
+            properties: CostQueryProperties {
+                next_link,
+                columns,
+                rows,
+            },
         },
     ))
 }

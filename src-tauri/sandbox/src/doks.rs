@@ -11,13 +11,14 @@ use axum::{
     Router,
 };
 use cloudops_cloud::wire::doks::{
-    ClusterStatus, Credentials, DoError, KubernetesCluster, KubernetesClusterList,
-    KubernetesClusterResponse, Links, Meta, NodePool, NodePoolList, NodePoolResponse,
-    NodePoolUpdate, Pages,
+    ClusterStatus, Credentials, DoError, InvoiceItem, InvoiceItemList, InvoiceList, InvoicePreview,
+    KubernetesCluster, KubernetesClusterList, KubernetesClusterResponse, Links, Meta, NodePool,
+    NodePoolList, NodePoolResponse, NodePoolUpdate, Pages, Size, SizeList,
 };
 
 use crate::{
     chaos::{self, Place},
+    cost,
     http::{bearer, json, page, placeholder_ca_b64, query, QueryMap},
     world::{self, rfc3339, Cloud, WorldError},
     AppState, DO_ACCESS_TOKEN,
@@ -71,6 +72,9 @@ pub(crate) fn router(state: AppState) -> axum::Router<AppState> {
             get(get_pool).put(update_pool),
         )
         .route("/v2/kubernetes/clusters/{id}/credentials", get(credentials))
+        .route("/v2/sizes", get(list_sizes))
+        .route("/v2/customers/my/invoices", get(list_invoices))
+        .route("/v2/customers/my/invoices/{uuid}", get(invoice_items))
         .fallback(|| async { not_found() })
         // A known path with another method: the provider's error shape, not
         // axum's empty 405.
@@ -316,6 +320,221 @@ async fn credentials(State(state): State<AppState>, Path(id): Path<String>) -> R
             certificate_authority_data: placeholder_ca_b64(&c.id),
             token: Some(format!("sandbox-k8s-{}", c.id)),
             expires_at: Some(rfc3339(now + 7 * 86_400)),
+        },
+    ))
+}
+
+/// Past invoices listed: this many months before the current one.
+const PAST_INVOICES: u64 = 3;
+
+/// `page` and `per_page` of the query, clamped.
+fn paging(q: &std::collections::HashMap<String, String>) -> (usize, usize) {
+    let page_no = positive(q, "page").unwrap_or(1);
+    let per_page = positive(q, "per_page")
+        .unwrap_or(DEFAULT_PER_PAGE)
+        .min(MAX_PER_PAGE);
+    (page_no, per_page)
+}
+
+/// One page of `all`, with DigitalOcean's `links.pages` (absolute URLs of
+/// `path` under `/do`) and `meta.total`.
+fn paged<T: Clone>(
+    state: &AppState,
+    path: &str,
+    all: &[T],
+    (page_no, per_page): (usize, usize),
+) -> (Vec<T>, Links, Meta) {
+    let offset = (page_no - 1).saturating_mul(per_page);
+    let (items, more) = page(all, offset, per_page);
+    let last_page = all.len().div_ceil(per_page).max(1);
+    let url = |n: usize| format!("{}/do{path}?page={n}&per_page={per_page}", state.base_url);
+    let pages = Pages {
+        first: (page_no > 1).then(|| url(1)),
+        prev: (page_no > 1).then(|| url((page_no - 1).min(last_page))),
+        next: more.then(|| url(page_no + 1)),
+        last: more.then(|| url(last_page)),
+    };
+    let empty = pages.first.is_none() && pages.next.is_none();
+    let links = Links {
+        pages: (!empty).then_some(pages),
+    };
+    let meta = Meta {
+        total: all.len() as u64,
+    };
+    (items, links, meta)
+}
+
+/// `GET /v2/sizes`: the price table, plus any machine type of the world the
+/// table does not know (at the fallback price).
+async fn list_sizes(State(state): State<AppState>, q: QueryMap) -> Reply {
+    let q = query(q);
+    let regions: Vec<String> = Cloud::DigitalOcean
+        .regions()
+        .iter()
+        .map(|r| (*r).to_string())
+        .collect();
+    let size = |slug: &str, vcpus: u32, memory: u64, disk: u64, hourly: f64| Size {
+        slug: slug.to_string(),
+        memory,
+        vcpus,
+        disk,
+        // DigitalOcean caps a month at 672 hours.
+        price_monthly: (hourly * 672.0).round(),
+        price_hourly: hourly,
+        regions: regions.clone(),
+        available: true,
+    };
+    let mut all: Vec<Size> = cost::price_table(Cloud::DigitalOcean)
+        .iter()
+        .map(|p| size(p.machine_type, p.vcpus, p.memory_mib, p.disk_gib, p.hourly))
+        .collect();
+    {
+        let world = state.world.read();
+        for p in world
+            .clusters_of(Cloud::DigitalOcean)
+            .flat_map(|c| &c.node_pools)
+        {
+            if !all.iter().any(|s| s.slug == p.machine_type) {
+                all.push(size(&p.machine_type, 2, 4096, 80, cost::FALLBACK_HOURLY));
+            }
+        }
+    }
+    let (sizes, links, meta) = paged(&state, "/v2/sizes", &all, paging(&q));
+    Ok(json(
+        StatusCode::OK,
+        &SizeList {
+            sizes,
+            links: Some(links),
+            meta: Some(meta),
+        },
+    ))
+}
+
+/// The invoice uuid of the month starting at `month_start` (the preview's
+/// is the current month's), stable for a world.
+fn invoice_uuid(seed: u64, month_start: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4000-8000-{:012x}",
+        month_start / cost::DAY,
+        seed & 0xffff,
+        seed & 0xffff_ffff_ffff
+    )
+}
+
+fn invoice_period(month_start: u64) -> String {
+    let (year, month) = cost::year_month(month_start);
+    format!("{year:04}-{month:02}")
+}
+
+/// The DOKS lines of `[from, to)`: one per node pool, grouped by cluster
+/// name in `group_description` (the fixtures' shape).
+fn invoice_lines(state: &AppState, from: u64, to: u64, now: u64) -> Vec<InvoiceItem> {
+    let world = state.world.read();
+    world
+        .clusters_of(Cloud::DigitalOcean)
+        .flat_map(|c| {
+            c.node_pools.iter().filter_map(move |p| {
+                let hours = cost::pool_node_hours(p, c.created_at, from, to, now);
+                let amount = hours * cost::hourly_price(Cloud::DigitalOcean, &p.machine_type);
+                (hours > 0.0).then(|| InvoiceItem {
+                    product: "Kubernetes Clusters".into(),
+                    resource_id: None,
+                    resource_uuid: Some(c.id.clone()),
+                    group_description: Some(c.name.clone()),
+                    description: Some(format!(
+                        "{} ({}) - {} nodes",
+                        p.name, p.machine_type, p.count
+                    )),
+                    amount: cost::usd2(amount),
+                    duration: Some(format!("{hours:.0}")),
+                    duration_unit: Some("Hours".into()),
+                    start_time: Some(rfc3339(from.max(c.created_at))),
+                    end_time: Some(rfc3339(to.min(now))),
+                    project_name: Some("CloudOps Sandbox".into()),
+                })
+            })
+        })
+        .collect()
+}
+
+fn invoice_total(items: &[InvoiceItem]) -> String {
+    let cents: i64 = items
+        .iter()
+        .filter_map(|i| i.amount.replace('.', "").parse::<i64>().ok())
+        .sum();
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// `GET /v2/customers/my/invoices`: the last months' invoices and the
+/// month-to-date preview.
+async fn list_invoices(State(state): State<AppState>, q: QueryMap) -> Reply {
+    let q = query(q);
+    let now = cost::now();
+    let seed = state.world.read().seed;
+    let this_month = cost::month_start(now, 0);
+    let preview_items = invoice_lines(&state, this_month, now, now);
+    let preview = InvoicePreview {
+        invoice_uuid: invoice_uuid(seed, this_month),
+        invoice_id: None,
+        amount: invoice_total(&preview_items),
+        invoice_period: invoice_period(this_month),
+        updated_at: Some(rfc3339(now)),
+    };
+    let past: Vec<InvoicePreview> = (1..=PAST_INVOICES as i64)
+        .map(|back| {
+            let from = cost::month_start(now, -back);
+            let to = cost::month_start(now, 1 - back);
+            let items = invoice_lines(&state, from, to, now);
+            InvoicePreview {
+                invoice_uuid: invoice_uuid(seed, from),
+                invoice_id: Some(format!("{}", from / cost::DAY)),
+                amount: invoice_total(&items),
+                invoice_period: invoice_period(from),
+                updated_at: None,
+            }
+        })
+        .collect();
+    let (invoices, links, meta) = paged(&state, "/v2/customers/my/invoices", &past, paging(&q));
+    Ok(json(
+        StatusCode::OK,
+        &InvoiceList {
+            invoices,
+            invoice_preview: Some(preview),
+            links: Some(links),
+            meta: Some(meta),
+        },
+    ))
+}
+
+/// `GET /v2/customers/my/invoices/{uuid}` (`preview` or the preview's uuid:
+/// month to date).
+async fn invoice_items(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+    q: QueryMap,
+) -> Reply {
+    let q = query(q);
+    let now = cost::now();
+    let seed = state.world.read().seed;
+    let (from, to) = (0..=PAST_INVOICES as i64)
+        .map(|back| {
+            (
+                cost::month_start(now, -back),
+                cost::month_start(now, 1 - back),
+            )
+        })
+        .find(|(from, _)| invoice_uuid(seed, *from) == uuid)
+        .or_else(|| (uuid == "preview").then(|| (cost::month_start(now, 0), now)))
+        .ok_or_else(not_found)?;
+    let all = invoice_lines(&state, from, to.min(now), now);
+    let path = format!("/v2/customers/my/invoices/{uuid}");
+    let (invoice_items, links, meta) = paged(&state, &path, &all, paging(&q));
+    Ok(json(
+        StatusCode::OK,
+        &InvoiceItemList {
+            invoice_items,
+            links: Some(links),
+            meta: Some(meta),
         },
     ))
 }

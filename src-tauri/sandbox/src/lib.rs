@@ -27,6 +27,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 mod aks;
 pub mod chaos;
+mod cost;
 mod doks;
 pub mod eks;
 mod gke;

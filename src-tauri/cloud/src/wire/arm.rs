@@ -291,6 +291,121 @@ pub struct Subscription {
     pub state: String,
 }
 
+/// The Cost Management API version of the query models below (the official
+/// examples' version).
+pub const COST_API_VERSION: &str = "2025-03-01";
+
+/// The body of `POST {scope}/providers/Microsoft.CostManagement/query`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostQuery {
+    /// `Usage`, `ActualCost` or `AmortizedCost`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `MonthToDate`, `BillingMonthToDate`, `TheLastMonth`,
+    /// `TheLastBillingMonth`, `WeekToDate` or `Custom` (with `timePeriod`).
+    pub timeframe: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_period: Option<CostQueryTimePeriod>,
+    pub dataset: CostQueryDataset,
+}
+
+/// ISO 8601 instants, e.g. `2025-06-01T00:00:00+00:00`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostQueryTimePeriod {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostQueryDataset {
+    /// `Daily` or `None` (absent: `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granularity: Option<String>,
+    /// By output name, e.g. `totalCost` → `{name: "PreTaxCost", function: "Sum"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<BTreeMap<String, CostQueryAggregation>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grouping: Option<Vec<CostQueryGrouping>>,
+    /// The filter tree (`and`/`or`/`not`/`dimensions`/`tags`), kept as JSON:
+    /// the product does not filter yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostQueryAggregation {
+    /// The cost column, e.g. `PreTaxCost` or `Cost`.
+    pub name: String,
+    /// `Sum`.
+    pub function: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostQueryGrouping {
+    /// `Dimension` or `TagKey`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// e.g. `ResourceGroup`, `ResourceGroupName`.
+    pub name: String,
+}
+
+/// The query's answer: a table of `columns` and `rows`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostQueryResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub properties: CostQueryProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostQueryProperties {
+    /// POST the same body here for the next page; `null` on the last.
+    #[serde(default)]
+    pub next_link: Option<String>,
+    #[serde(default)]
+    pub columns: Vec<CostQueryColumn>,
+    /// One value per column, in column order (numbers and strings).
+    #[serde(default)]
+    pub rows: Vec<Vec<Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostQueryColumn {
+    pub name: String,
+    /// `Number` or `String`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl CostQueryProperties {
+    /// The index of a column, by name without regard to case.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// `(group, amount)` of each row, from the `group` and `cost` columns;
+    /// rows whose cells are missing or of another type are skipped.
+    pub fn amounts_by(&self, group: &str, cost: &str) -> Vec<(String, f64)> {
+        let (Some(g), Some(c)) = (self.column(group), self.column(cost)) else {
+            return Vec::new();
+        };
+        self.rows
+            .iter()
+            .filter_map(|row| Some((row.get(g)?.as_str()?.to_string(), row.get(c)?.as_f64()?)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -335,3 +335,69 @@ fn subscriptions_list() {
     assert_eq!(s.state, "Enabled");
     assert_round_trip(&list, &raw, "subscriptions");
 }
+
+/// The Cost Management query examples (API version 2025-03-01).
+const COST_EXAMPLES: [&str; 3] = [
+    "SubscriptionQuery.json",
+    "SubscriptionQueryGrouping.json",
+    "ResourceGroupQuery.json",
+];
+
+#[test]
+fn cost_query_requests_and_responses_round_trip() {
+    use cloudops_cloud::wire::arm::{CostQuery, CostQueryResult, COST_API_VERSION};
+    for file in COST_EXAMPLES {
+        let doc = example(file);
+        assert_eq!(
+            at(&doc, "/parameters/api-version", file),
+            COST_API_VERSION,
+            "{file}"
+        );
+        let request = at(&doc, "/parameters/parameters", file).clone();
+        let query: CostQuery = parse(&request, file);
+        assert_round_trip(&query, &request, file);
+        let response = body(file, "200");
+        let result: CostQueryResult = parse(&response, file);
+        assert_round_trip(&result, &response, file);
+        let p = &result.properties;
+        assert_eq!(p.next_link, None, "{file}");
+        assert!(!p.rows.is_empty(), "{file}");
+        for row in &p.rows {
+            assert_eq!(row.len(), p.columns.len(), "{file}");
+        }
+    }
+}
+
+#[test]
+fn cost_query_grouping_reads_amounts_by_resource_group() {
+    use cloudops_cloud::wire::arm::{CostQuery, CostQueryResult};
+    let file = "SubscriptionQueryGrouping.json";
+    let doc = example(file);
+    let query: CostQuery = parse(at(&doc, "/parameters/parameters", file), file);
+    assert_eq!(query.kind, "Usage");
+    assert_eq!(query.timeframe, "TheLastMonth");
+    let agg = &query.dataset.aggregation.as_ref().unwrap()["totalCost"];
+    assert_eq!(
+        (agg.name.as_str(), agg.function.as_str()),
+        ("PreTaxCost", "Sum")
+    );
+    let grouping = query.dataset.grouping.as_ref().unwrap();
+    assert_eq!(grouping[0].kind, "Dimension");
+    assert_eq!(grouping[0].name, "ResourceGroup");
+
+    let result: CostQueryResult = parse(&body(file, "200"), file);
+    let p = &result.properties;
+    assert_eq!(p.column("pretaxcost"), Some(0));
+    assert_eq!(p.column("Currency"), Some(2));
+    let amounts = p.amounts_by("ResourceGroup", "PreTaxCost");
+    assert_eq!(amounts.len(), 4);
+    assert_eq!(amounts[1].0, "Ict_StratAndPlan_GoldSprova_Prod_1");
+    assert!((amounts[1].1 - 218.687_957_419_354_86).abs() < 1e-9);
+    assert!(p.amounts_by("NoSuchColumn", "PreTaxCost").is_empty());
+
+    // The daily example has a `UsageDate` column of yyyymmdd numbers.
+    let file = "SubscriptionQuery.json";
+    let result: CostQueryResult = parse(&body(file, "200"), file);
+    let day = result.properties.column("UsageDate").unwrap();
+    assert_eq!(result.properties.rows[0][day], json!(20180331));
+}

@@ -8,6 +8,7 @@
 
 mod aks;
 mod chaos;
+mod cost;
 mod doks;
 mod eks;
 mod gke;
