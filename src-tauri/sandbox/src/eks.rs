@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use axum::{
     body::Bytes,
     extract::{Extension, Path, Request, State},
-    http::{header, HeaderName, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::Response,
-    routing::{get, post},
+    routing::{get, post, MethodRouter},
     Router,
 };
 use serde::{Deserialize, Serialize};
@@ -195,8 +195,23 @@ fn chaos_error(status: StatusCode, message: String) -> Response {
     error(status, kind, message)
 }
 
+/// Cost Explorer (JSON 1.1) shares the AWS endpoint override
+/// (`AWS_ENDPOINT_URL`), and the SDK posts to `{endpoint}/`: with the
+/// override `…/aws` that is `/aws/`, which a nested `/` does not match in
+/// axum 0.8. The outer router mounts this at `/aws/` (and the nest serves
+/// `/aws`), with the same auth and chaos layers as the rest of EKS.
+pub(crate) fn cost_explorer_route(state: AppState) -> MethodRouter<AppState> {
+    post(cost_explorer)
+        .layer(middleware::from_fn(auth))
+        .layer(middleware::from_fn_with_state(
+            (state, &CHAOS),
+            chaos::guard,
+        ))
+}
+
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
+        .route("/", cost_explorer_route(state.clone()))
         .route("/clusters", get(list_clusters))
         .route("/clusters/{name}", get(describe_cluster))
         .route("/clusters/{name}/node-groups", get(list_nodegroups))
@@ -497,4 +512,164 @@ async fn update_config(
             },
         },
     ))
+}
+
+/// The Cost Explorer target the sandbox answers (JSON 1.1 protocol: one
+/// `POST /` with the operation in `X-Amz-Target`).
+const GET_COST_AND_USAGE: &str = "AWSInsightsIndexService.GetCostAndUsage";
+/// The cost-allocation tag EKS puts on its nodes (BRIEF §4).
+const CLUSTER_TAG: &str = "eks:cluster-name";
+/// Cost Explorer refuses longer daily ranges; so does the sandbox, which
+/// also keeps a request's work bounded.
+const MAX_PERIODS: u64 = 400;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CostRequest {
+    time_period: CostPeriod,
+    granularity: String,
+    #[serde(default)]
+    metrics: Vec<String>,
+    #[serde(default)]
+    group_by: Vec<CostGroupBy>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CostPeriod {
+    start: String,
+    end: String,
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+struct CostGroupBy {
+    r#type: String,
+    key: String,
+}
+
+/// `GetCostAndUsage` over the world's AWS clusters: node hours × list price
+/// (`crate::cost`), per period, optionally grouped by the `eks:cluster-name`
+/// tag (`Keys: ["eks:cluster-name$<name>"]`, as Cost Explorer writes tag
+/// groups).
+async fn cost_explorer(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if target != GET_COST_AND_USAGE {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            format!("Unknown operation {target:?}"),
+        ));
+    }
+    let bad = |m: String| error(StatusCode::BAD_REQUEST, "ValidationException", m);
+    let req: CostRequest =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("Invalid request body: {e}")))?;
+    let start = crate::cost::parse_time(&req.time_period.start).ok_or_else(|| {
+        bad(format!(
+            "Invalid TimePeriod.Start {:?}",
+            req.time_period.start
+        ))
+    })?;
+    let end = crate::cost::parse_time(&req.time_period.end)
+        .ok_or_else(|| bad(format!("Invalid TimePeriod.End {:?}", req.time_period.end)))?;
+    if end <= start {
+        return Err(bad("Start date must be before end date".into()));
+    }
+    let step = match req.granularity.as_str() {
+        "DAILY" => crate::cost::DAY,
+        "MONTHLY" => 0,
+        other => return Err(bad(format!("Unsupported Granularity {other:?}"))),
+    };
+    let metric = req
+        .metrics
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "UnblendedCost".into());
+    if ![
+        "UnblendedCost",
+        "BlendedCost",
+        "AmortizedCost",
+        "NetUnblendedCost",
+    ]
+    .contains(&metric.as_str())
+    {
+        return Err(bad(format!("Unsupported metric {metric:?}")));
+    }
+    let grouped = match req.group_by.as_slice() {
+        [] => false,
+        [g] if g.r#type == "TAG" && g.key == CLUSTER_TAG => true,
+        _ => return Err(bad(format!("The sandbox groups only by TAG {CLUSTER_TAG}"))),
+    };
+    // Periods: days, or calendar months clipped to the range.
+    let mut periods = Vec::new();
+    let mut from = start;
+    while from < end {
+        let to = if step == 0 {
+            crate::cost::month_start(from, 1).min(end)
+        } else {
+            (from + step).min(end)
+        };
+        periods.push((from, to));
+        if periods.len() as u64 > MAX_PERIODS {
+            return Err(bad(format!(
+                "The time range spans more than {MAX_PERIODS} periods"
+            )));
+        }
+        from = to;
+    }
+    let now = crate::cost::now();
+    let clusters: Vec<world::Cluster> = state
+        .world
+        .read()
+        .clusters_of(Cloud::Aws)
+        .cloned()
+        .collect();
+    let amount = |v: f64| serde_json::json!({ "Amount": format!("{v:.10}"), "Unit": "USD" });
+    let results: Vec<serde_json::Value> = periods
+        .iter()
+        .map(|&(from, to)| {
+            let costs: Vec<(String, f64)> = clusters
+                .iter()
+                .map(|c| (c.name.clone(), crate::cost::cluster_cost(c, from, to, now)))
+                .collect();
+            let period = serde_json::json!({
+                "Start": crate::cost::date(from),
+                "End": crate::cost::date(to),
+            });
+            if grouped {
+                let groups: Vec<serde_json::Value> = costs
+                    .iter()
+                    .map(|(name, v)| {
+                        serde_json::json!({
+                            "Keys": [format!("{CLUSTER_TAG}${name}")],
+                            "Metrics": { metric.clone(): amount(*v) },
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "TimePeriod": period, "Total": {}, "Groups": groups, "Estimated": to > now })
+            } else {
+                let total: f64 = costs.iter().map(|(_, v)| v).sum();
+                serde_json::json!({
+                    "TimePeriod": period,
+                    "Total": { metric.clone(): amount(total) },
+                    "Groups": [],
+                    "Estimated": to > now,
+                })
+            }
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "GroupDefinitions": req.group_by,
+        "ResultsByTime": results,
+        "DimensionValueAttributes": [],
+    });
+    let mut resp = json(StatusCode::OK, &doc);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    Ok(resp)
 }

@@ -137,6 +137,7 @@ impl Sandbox {
 
 fn router(state: AppState, kube: &kube::Controllers) -> Router {
     Router::new()
+        .route("/aws/", eks::cost_explorer_route(state.clone()))
         .nest("/aws", eks::router(state.clone()))
         .nest("/gke", gke::router(state.clone()))
         .nest("/arm", aks::router(state.clone()))

@@ -393,6 +393,14 @@ mod chaos {
                     rate * 100.0
                 )
             }
+            Fault::SlowNode {
+                cluster_id, node, ..
+            } => format!("slow node, {node} in cluster {cluster_id}"),
+            Fault::BadRollout {
+                cluster_id,
+                namespace,
+                deployment,
+            } => format!("bad rollout, {namespace}/{deployment} in cluster {cluster_id}"),
         }
     }
 

@@ -10,6 +10,7 @@
 mod access;
 mod aks_provider;
 mod arm;
+mod cost_sandbox;
 mod doks;
 mod doks_provider;
 mod eks_provider;
