@@ -418,18 +418,30 @@ struct PoolPath {
     pool: String,
 }
 
-async fn get_pool(State(state): State<AppState>, Path(p): Path<PoolPath>, q: QueryMap) -> Reply {
-    let cp = ClusterPath {
-        sub: p.sub,
-        rg: p.rg,
-        name: p.name,
-    };
-    let c = find(&state, &cp, q)?;
-    let (i, pool) = c
-        .node_pools
+impl PoolPath {
+    fn cluster(&self) -> ClusterPath {
+        ClusterPath {
+            sub: self.sub.clone(),
+            rg: self.rg.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// The agent pool a path names (ARM names are case-insensitive) with its
+/// index in the cluster; `None` when the cluster has no such pool (GET and
+/// PUT answer that differently).
+fn pool_in<'c>(c: &'c world::Cluster, name: &str) -> Option<(usize, &'c world::NodePool)> {
+    c.node_pools
         .iter()
         .enumerate()
-        .find(|(_, pool)| pool.name.eq_ignore_ascii_case(&p.pool))
+        .find(|(_, pool)| pool.name.eq_ignore_ascii_case(name))
+}
+
+async fn get_pool(State(state): State<AppState>, Path(p): Path<PoolPath>, q: QueryMap) -> Reply {
+    let cp = p.cluster();
+    let c = find(&state, &cp, q)?;
+    let (i, pool) = pool_in(&c, &p.pool)
         .ok_or_else(|| {
             error(
                 StatusCode::NOT_FOUND,
@@ -463,28 +475,19 @@ async fn put_pool(
             ),
         )
     })?;
-    let cp = ClusterPath {
-        sub: p.sub.clone(),
-        rg: p.rg.clone(),
-        name: p.name.clone(),
-    };
+    let cp = p.cluster();
     let c = find(&state, &cp, q)?;
-    let (i, pool) = c
-        .node_pools
-        .iter()
-        .enumerate()
-        .find(|(_, pool)| pool.name.eq_ignore_ascii_case(&p.pool))
-        .ok_or_else(|| {
-            // ARM would create the pool; the sandbox's world has fixed pools.
-            error(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameter",
-                format!(
-                    "The sandbox cannot create agent pool '{}'; only existing pools can be scaled.",
-                    p.pool
-                ),
-            )
-        })?;
+    let (i, pool) = pool_in(&c, &p.pool).ok_or_else(|| {
+        // ARM would create the pool; the sandbox's world has fixed pools.
+        error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            format!(
+                "The sandbox cannot create agent pool '{}'; only existing pools can be scaled.",
+                p.pool
+            ),
+        )
+    })?;
     let props = &body.properties;
     let count = match (props.enable_auto_scaling, props.count, props.min_count, props.max_count) {
         (Some(true), _, Some(min), Some(max)) if min <= max => pool.count.clamp(min.max(0) as u32, max.max(0) as u32),
