@@ -284,7 +284,7 @@ mod sandbox_serve {
     use std::time::{Duration, Instant};
 
     /// A bare HTTP/1.0 GET: enough for one loopback request, no client crate.
-    fn get(base_url: &str, path: &str, token: &str) -> String {
+    pub(super) fn get(base_url: &str, path: &str, token: &str) -> String {
         let authority = base_url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(authority).expect("connecting to the sandbox");
         stream
@@ -484,10 +484,8 @@ mod sandbox_world_file {
 /// `cloudops sandbox chaos` against a served sandbox: add a fault, see its
 /// effect on one request, clear it.
 mod sandbox_chaos {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpStream;
+    use std::io::{BufRead, BufReader};
     use std::process::{Child, Command, Output, Stdio};
-    use std::time::Duration;
 
     /// Kills the sandbox even when an assertion fails.
     struct Served(Child);
@@ -499,21 +497,7 @@ mod sandbox_chaos {
         }
     }
 
-    fn get(base_url: &str, path: &str, token: &str) -> String {
-        let authority = base_url.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(authority).expect("connecting to the sandbox");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    }
+    use super::sandbox_serve::get;
 
     fn chaos(base: &str, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_cloudops"))
