@@ -7,7 +7,12 @@
 //! client with it (cheap: one config, no connection yet). Callers take a
 //! client per unit of work instead of keeping one forever, so a long session
 //! never sends an expired token.
+//!
+//! An empty token means "no bearer token": the cluster authenticates the
+//! client certificate in [`ClusterConnection::identity_pem`] (kind,
+//! minikube), or the user is anonymous.
 
+use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use secrecy::SecretString;
 
 use crate::{error::ProviderError, providers::ClusterConnection};
@@ -24,6 +29,8 @@ pub enum AccessError {
     BadEndpoint { endpoint: String, detail: String },
     #[error("the cluster CA for {endpoint} is not a PEM bundle: {detail}")]
     BadCa { endpoint: String, detail: String },
+    #[error("the client certificate for {endpoint} is unusable: {detail}")]
+    BadIdentity { endpoint: String, detail: String },
     #[error("cannot build a client for {endpoint}: {detail}")]
     Client { endpoint: String, detail: String },
 }
@@ -101,10 +108,110 @@ fn build(conn: &ClusterConnection, token: &str) -> Result<kube::Client, AccessEr
             }
             config.root_cert = Some(certs);
         }
+        // A client certificate is only meaningful inside TLS.
+        if let Some(pem) = &conn.identity_pem {
+            let (certs, key) = split_identity(pem).map_err(|detail| AccessError::BadIdentity {
+                endpoint: endpoint.clone(),
+                detail,
+            })?;
+            // kube takes the identity as kubeconfig-style base64 fields.
+            config.auth_info.client_certificate_data = Some(B64.encode(certs));
+            config.auth_info.client_key_data = Some(SecretString::from(B64.encode(key)));
+        }
     }
-    config.auth_info.token = Some(SecretString::from(token.to_owned()));
+    if !token.is_empty() {
+        config.auth_info.token = Some(SecretString::from(token.to_owned()));
+    }
     kube::Client::try_from(config).map_err(|e| AccessError::Client {
         endpoint,
         detail: e.to_string(),
     })
+}
+
+/// Splits a PEM identity into its certificate chain and its one private
+/// key, re-encoded as PEM, so that a malformed bundle is our typed error
+/// and not a TLS failure at the first request.
+fn split_identity(pem: &[u8]) -> Result<(String, String), String> {
+    let sections = pem::parse_many(pem).map_err(|e| e.to_string())?;
+    let (certs, keys): (Vec<_>, Vec<_>) = sections
+        .into_iter()
+        .filter(|p| p.tag() == "CERTIFICATE" || p.tag().ends_with("PRIVATE KEY"))
+        .partition(|p| p.tag() == "CERTIFICATE");
+    if certs.is_empty() {
+        return Err("no CERTIFICATE in it".into());
+    }
+    match keys.as_slice() {
+        [key] => Ok((pem::encode_many(&certs), pem::encode(key))),
+        [] => Err("no PRIVATE KEY in it".into()),
+        _ => Err("more than one private key in it".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+    use crate::providers::{AccessToken, RefreshingToken, StaticToken};
+
+    /// A throwaway self-signed P-256 certificate and key (CN=kind-user), as
+    /// kind writes into `client-certificate-data`/`client-key-data`. Test
+    /// material only: it signs nothing and no server trusts it.
+    pub(crate) const TEST_IDENTITY: &str = "-----BEGIN CERTIFICATE-----
+MIIBsjCCAVegAwIBAgIUDGH0WWVnS8hqP9v0gbaSB9dbzTowCgYIKoZIzj0EAwIw
+LTESMBAGA1UEAwwJa2luZC11c2VyMRcwFQYDVQQKDA5zeXN0ZW06bWFzdGVyczAg
+Fw0yNjExMjIyMTUzNDZaGA8yMTI2MTAyOTIxNTM0NlowLTESMBAGA1UEAwwJa2lu
+ZC11c2VyMRcwFQYDVQQKDA5zeXN0ZW06bWFzdGVyczBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABGgGCnwXIxX+qBcnd0m4cqZboXS1BHb1x5oa9RJ/8gOxC7EG3J1L
+UJCMHoeuLPy/Dkv0MIUoTLUKYvXFvs8YFrOjUzBRMB0GA1UdDgQWBBQfVd5sLppU
+3NvAtbehzrBXWzRUVDAfBgNVHSMEGDAWgBQfVd5sLppU3NvAtbehzrBXWzRUVDAP
+BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCbaiHzxE+PzEhCaPnX
+eva0guXJSZ8h0NI/60w/aB/7IgIhAJWcrPxsmNGWDk3MhVI9OCe6lBCHaJ9sZE4w
+ZbFyiZgB
+-----END CERTIFICATE-----
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbZuZOfLu8PgpUCf0
+vDcYGeZx4qfevPZJ1Pw+nPMLXf+hRANCAARoBgp8FyMV/qgXJ3dJuHKmW6F0tQR2
+9ceaGvUSf/IDsQuxBtydS1CQjB6Hriz8vw5L9DCFKEy1CmL1xb7PGBaz
+-----END PRIVATE KEY-----
+";
+
+    fn conn(endpoint: &str, identity: Option<&str>) -> ClusterConnection {
+        ClusterConnection {
+            endpoint: endpoint.into(),
+            ca_pem: None,
+            tokens: Arc::new(RefreshingToken::new(
+                Arc::new(StaticToken(AccessToken::new("", None))),
+                Duration::ZERO,
+            )),
+            identity_pem: identity.map(|i| i.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn identities_split_into_chain_and_key() {
+        let (certs, key) = split_identity(TEST_IDENTITY.as_bytes()).unwrap();
+        assert!(certs.contains("BEGIN CERTIFICATE") && !certs.contains("PRIVATE KEY"));
+        assert!(key.contains("BEGIN PRIVATE KEY") && !key.contains("CERTIFICATE"));
+        let cert_only = &TEST_IDENTITY[..TEST_IDENTITY.find("-----BEGIN PRIVATE").unwrap()];
+        assert!(split_identity(cert_only.as_bytes())
+            .unwrap_err()
+            .contains("PRIVATE KEY"));
+        let key_only = &TEST_IDENTITY[TEST_IDENTITY.find("-----BEGIN PRIVATE").unwrap()..];
+        assert!(split_identity(key_only.as_bytes())
+            .unwrap_err()
+            .contains("CERTIFICATE"));
+    }
+
+    #[tokio::test]
+    async fn a_client_certificate_builds_a_client_and_a_broken_one_is_typed() {
+        let access = ClusterAccess::new(conn("https://127.0.0.1:6443", Some(TEST_IDENTITY)));
+        assert!(access.client().await.is_ok());
+        let broken = TEST_IDENTITY.replace("MIGHAgEAMBMG", "!!!");
+        let access = ClusterAccess::new(conn("https://127.0.0.1:6443", Some(&broken)));
+        assert!(matches!(
+            access.client().await,
+            Err(AccessError::BadIdentity { .. })
+        ));
+    }
 }

@@ -77,6 +77,33 @@ pub enum ProviderError {
         endpoint: String,
         retry_in: Duration,
     },
+    /// A local file the provider reads (a kubeconfig) cannot be read or
+    /// does not parse. Only that file's scope fails.
+    #[error("{provider}: {path}: {detail}")]
+    BadFile {
+        provider: ProviderKind,
+        path: String,
+        detail: String,
+    },
+    /// Something this provider cannot do for this cluster: scale a node
+    /// pool of a kubeconfig cluster, an auth method we do not implement.
+    /// `hint` says what to do instead.
+    #[error("{provider}: {what} is not supported")]
+    Unsupported {
+        provider: ProviderKind,
+        what: String,
+        hint: String,
+    },
+    /// A credential helper named by the configuration (a kubeconfig exec
+    /// plugin) is missing, failed, timed out or printed something unusable.
+    /// The detail never contains the plugin's output, which may hold a token.
+    #[error("{provider}: credential plugin {command:?}: {detail}")]
+    CredentialPlugin {
+        provider: ProviderKind,
+        command: String,
+        detail: String,
+        hint: String,
+    },
 }
 
 impl ProviderError {
@@ -91,7 +118,10 @@ impl ProviderError {
             | ProviderError::Unreachable { provider, .. }
             | ProviderError::Decode { provider, .. }
             | ProviderError::Config { provider, .. }
-            | ProviderError::CircuitOpen { provider, .. } => *provider,
+            | ProviderError::CircuitOpen { provider, .. }
+            | ProviderError::BadFile { provider, .. }
+            | ProviderError::Unsupported { provider, .. }
+            | ProviderError::CredentialPlugin { provider, .. } => *provider,
         }
     }
 
@@ -108,6 +138,9 @@ impl ProviderError {
             ProviderError::Decode { .. } => "bad_reply",
             ProviderError::Config { .. } => "config",
             ProviderError::CircuitOpen { .. } => "circuit_open",
+            ProviderError::BadFile { .. } => "bad_file",
+            ProviderError::Unsupported { .. } => "unsupported",
+            ProviderError::CredentialPlugin { .. } => "credential_plugin",
         }
     }
 
@@ -165,6 +198,11 @@ impl ProviderError {
             ProviderError::CircuitOpen { .. } => {
                 "Too many failures in a row; calls resume automatically after the pause.".into()
             }
+            ProviderError::BadFile { path, .. } => format!(
+                "Fix or remove {path} (`kubectl config view --kubeconfig {path}` shows what is wrong), or take it out of KUBECONFIG; the other files are still read."
+            ),
+            ProviderError::Unsupported { hint, .. }
+            | ProviderError::CredentialPlugin { hint, .. } => hint.clone(),
         }
     }
 }

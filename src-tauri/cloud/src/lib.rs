@@ -9,15 +9,22 @@
 //! - `resilience`: timeouts, retries and circuit breakers for every call.
 //! - `rest`: JSON over HTTPS for the providers without an SDK.
 //! - `discovery`: all accounts × scopes, concurrently, into the cache.
+//! - `merge`: one cluster found by a cloud and in a kubeconfig, by endpoint.
 
 pub mod access;
+pub mod accounts;
 pub mod ambient;
+pub mod azure_credential;
 pub mod discovery;
+pub mod doctl;
 pub mod error;
 pub mod kubeconfig;
+pub mod merge;
 pub mod providers;
 pub mod resilience;
 pub mod rest;
+pub mod secrets;
+pub mod sources;
 pub mod time;
 pub mod wire;
 

@@ -2,6 +2,7 @@
 //! tests without webkit (BRIEF §3). Collectors in `cloudops-cloud` write into
 //! the [`store`]; every view, in the app and in the CLI, reads from it.
 
+pub mod analysis;
 pub mod audit;
 pub mod model;
 pub mod store;

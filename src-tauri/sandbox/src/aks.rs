@@ -31,8 +31,6 @@ use crate::{
 
 /// The sandbox caps a pool well below AKS's own limit of 1000.
 const MAX_POOL_COUNT: i32 = 100;
-/// `managedClusters` list page size: small, so that paging is exercised.
-pub(crate) const PAGE_SIZE: usize = 5;
 /// The `api-version`s the sandbox accepts for `GET /subscriptions`.
 const SUBSCRIPTIONS_API_VERSIONS: [&str; 4] =
     ["2016-06-01", "2020-01-01", "2021-01-01", "2022-12-01"];
@@ -339,12 +337,13 @@ async fn list_clusters(
         .get("$skipToken")
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or(0);
-    let (value, more) = page(&all, offset, PAGE_SIZE);
+    let size = state.world.arm_page_size();
+    let (value, more) = page(&all, offset, size);
     let next_link = more.then(|| {
         format!(
             "{}/arm/subscriptions/{sub}/{PROVIDER}?api-version={API_VERSION}&$skipToken={}",
             state.base_url,
-            offset + PAGE_SIZE
+            offset + size
         )
     });
     Ok(json(StatusCode::OK, &ArmList { value, next_link }))

@@ -9,7 +9,10 @@
 //! from the same seed on first use.
 
 use std::{
-    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    },
     time::Duration,
 };
 
@@ -30,6 +33,13 @@ pub const DEFAULT_CLUSTER_COUNT: usize = 12;
 pub const DEFAULT_REGIONS_PER_CLOUD: usize = 2;
 /// The service deployed on three clouds, for the failover work (BRIEF §8).
 pub const CHECKOUT_SERVICE: &str = "checkout";
+/// ARM's `managedClusters` list page size. ARM does not document it, and
+/// resource providers answer with large pages (hundreds of items; the
+/// generic resource list pages at 1000), so a realistic fleet comes back in
+/// one page. A test that must prove `nextLink` paging asks for small pages
+/// with [`World::with_arm_page_size`]; a five-per-page default once made the
+/// discovery benchmark measure the sandbox's paging rather than the client.
+pub const DEFAULT_ARM_PAGE_SIZE: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Cloud {
@@ -260,6 +270,9 @@ pub struct World {
     /// The clusters' Kubernetes objects; not part of [`WorldState`], so that
     /// snapshots stay cheap and comparable.
     kube: Arc<Workloads>,
+    /// How the provider APIs page their lists: a property of the served
+    /// APIs, not of the fleet, so it stays out of [`WorldState`] as well.
+    arm_page_size: Arc<AtomicUsize>,
 }
 
 impl Default for World {
@@ -290,7 +303,25 @@ impl World {
         Self {
             state: Arc::new(RwLock::new(state)),
             kube: Arc::default(),
+            arm_page_size: Arc::new(AtomicUsize::new(DEFAULT_ARM_PAGE_SIZE)),
         }
+    }
+
+    /// This world with ARM `managedClusters` lists paged `size` at a time
+    /// (at least one), so that a small world still exercises `nextLink`.
+    pub fn with_arm_page_size(self, size: usize) -> Self {
+        self.set_arm_page_size(size);
+        self
+    }
+
+    /// Changes the ARM page size for requests from now on.
+    pub fn set_arm_page_size(&self, size: usize) {
+        self.arm_page_size.store(size.max(1), Ordering::Relaxed);
+    }
+
+    /// The ARM `managedClusters` list page size in force.
+    pub fn arm_page_size(&self) -> usize {
+        self.arm_page_size.load(Ordering::Relaxed).max(1)
     }
 
     /// This world with pods that take `delay` to turn Ready (default

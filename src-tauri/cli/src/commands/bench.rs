@@ -2,6 +2,7 @@
 //! print measurements; they never pass or fail on a number (tests don't time
 //! things, benchmarks don't assert).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,6 +43,12 @@ struct DiscoveryRunStats {
     /// Wall time in units of the per-call latency.
     round_trips: f64,
     requests: u64,
+    /// The same requests by provider API (`aws`, `gcp`, `azure`, `do`).
+    requests_by_cloud: BTreeMap<&'static str, u64>,
+    /// CPU time this process (client and in-process sandbox) used during the
+    /// run; near or above `wall_ms` means the run was CPU-bound, not waiting
+    /// on latency (a debug build, or a busy machine). Linux only.
+    cpu_ms: Option<f64>,
     clusters_found: usize,
     errors: usize,
 }
@@ -56,6 +63,10 @@ struct DiscoveryBench {
     concurrent: DiscoveryRunStats,
     /// The same providers, one scope after another.
     sequential: DiscoveryRunStats,
+    /// Per provider, its slowest scope in the concurrent run, in
+    /// round-trips: the depth of that provider's dependent calls plus
+    /// queueing, i.e. what bounds the whole run.
+    slowest_scope_round_trips: BTreeMap<String, f64>,
     speedup: f64,
     /// BRIEF §9 P3: discovery within 4 round-trips of wall time.
     goal_round_trips: f64,
@@ -99,7 +110,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
 fn discovery(ctx: &Context, args: DiscoveryBenchArgs) -> Result<ExitCode, Failure> {
     use cloudops_cloud::{
         ambient::{self, Shared},
-        discovery::{discover_all, Limits},
+        discovery::{discover_all, Limits, Progress},
         resilience::CallPolicy,
     };
     use cloudops_sandbox::{ChaosTarget, Fault};
@@ -134,19 +145,53 @@ fn discovery(ctx: &Context, args: DiscoveryBenchArgs) -> Result<ExitCode, Failur
         let requests = || running.chaos().requests(ChaosTarget::All);
         let latency = args.latency_ms.max(1) as f64;
 
+        let by_cloud = || {
+            [
+                ("aws", ChaosTarget::Aws),
+                ("gcp", ChaosTarget::Gcp),
+                ("azure", ChaosTarget::Azure),
+                ("do", ChaosTarget::Do),
+            ]
+            .map(|(name, target)| (name, running.chaos().requests(target)))
+        };
+        let since = |before: [(&'static str, u64); 4]| -> BTreeMap<&'static str, u64> {
+            by_cloud()
+                .into_iter()
+                .zip(before)
+                .map(|((name, now), (_, then))| (name, now - then))
+                .collect()
+        };
+
         let before = requests();
+        let (before_by_cloud, cpu_before) = (by_cloud(), process_cpu_ms());
+        let slowest: std::sync::Mutex<BTreeMap<String, f64>> = Default::default();
         let t = Instant::now();
-        let report = discover_all(&ambient.providers, &Limits::default(), |_| {}).await;
+        let report = discover_all(&ambient.providers, &Limits::default(), |p| {
+            if let Progress::ScopeDone {
+                provider, millis, ..
+            } = p
+            {
+                let rt = millis as f64 / latency;
+                let mut slowest = slowest.lock().unwrap_or_else(|e| e.into_inner());
+                let e = slowest.entry(provider.to_string()).or_insert(0.0);
+                *e = e.max(rt);
+            }
+        })
+        .await;
         let wall = t.elapsed().as_secs_f64() * 1000.0;
         let concurrent = DiscoveryRunStats {
             wall_ms: wall,
             round_trips: wall / latency,
             requests: requests() - before,
+            requests_by_cloud: since(before_by_cloud),
+            cpu_ms: cpu_used(cpu_before),
             clusters_found: report.clusters.len(),
             errors: report.errors.len(),
         };
+        let slowest_scope_round_trips = slowest.into_inner().unwrap_or_else(|e| e.into_inner());
 
         let before = requests();
+        let (before_by_cloud, cpu_before) = (by_cloud(), process_cpu_ms());
         let t = Instant::now();
         let (mut found, mut errors) = (0, 0);
         for p in &ambient.providers {
@@ -167,6 +212,8 @@ fn discovery(ctx: &Context, args: DiscoveryBenchArgs) -> Result<ExitCode, Failur
             wall_ms: wall,
             round_trips: wall / latency,
             requests: requests() - before,
+            requests_by_cloud: since(before_by_cloud),
+            cpu_ms: cpu_used(cpu_before),
             clusters_found: found,
             errors,
         };
@@ -181,6 +228,7 @@ fn discovery(ctx: &Context, args: DiscoveryBenchArgs) -> Result<ExitCode, Failur
             goal_met: concurrent.round_trips <= 4.0,
             concurrent,
             sequential,
+            slowest_scope_round_trips,
         })
     })?;
     if ctx.json {
@@ -198,7 +246,31 @@ fn discovery(ctx: &Context, args: DiscoveryBenchArgs) -> Result<ExitCode, Failur
                 "  {name:<10} {:>9.1} ms  {:>6.1} round-trips  {:>5} requests  {} clusters  {} errors",
                 r.wall_ms, r.round_trips, r.requests, r.clusters_found, r.errors
             );
+            let clouds: Vec<String> = r
+                .requests_by_cloud
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            let cpu = r
+                .cpu_ms
+                .map(|c| {
+                    format!(
+                        "; cpu {c:.0} ms ({:.0}% of wall)",
+                        100.0 * c / r.wall_ms.max(0.001)
+                    )
+                })
+                .unwrap_or_default();
+            println!("  {:<10} requests by cloud: {}{cpu}", "", clouds.join(", "));
         }
+        let slowest: Vec<String> = result
+            .slowest_scope_round_trips
+            .iter()
+            .map(|(p, rt)| format!("{p} {rt:.1}"))
+            .collect();
+        println!(
+            "  slowest scope per provider (round-trips): {}",
+            slowest.join(", ")
+        );
         println!(
             "  speedup {:.1}x; goal <= {} round-trips: {}",
             result.speedup,
@@ -318,6 +390,29 @@ async fn drive(
     all
 }
 
+/// CPU time (user + system) this process has used so far, in ms, from
+/// `/proc/self/stat`; `None` where that is not available.
+fn process_cpu_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    parse_cpu_ms(&stat)
+}
+
+/// `utime` and `stime` (fields 14 and 15) of a `/proc/<pid>/stat` line. The
+/// command name (field 2) may hold spaces and parentheses, so fields are
+/// counted from the last `)`. Ticks are USER_HZ, which Linux fixes at 100 in
+/// its userspace ABI.
+fn parse_cpu_ms(stat: &str) -> Option<f64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 * 10.0)
+}
+
+fn cpu_used(before: Option<f64>) -> Option<f64> {
+    Some(process_cpu_ms()? - before?)
+}
+
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -328,7 +423,16 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{parse_cpu_ms, percentile};
+
+    #[test]
+    fn cpu_time_is_read_past_a_command_name_with_spaces() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt
+        // majflt cmajflt utime stime ...
+        let stat = "42 (my (odd) cmd) S 1 42 42 0 -1 4194560 100 0 0 0 250 37 0 0 20 0";
+        assert_eq!(parse_cpu_ms(stat), Some(2870.0));
+        assert_eq!(parse_cpu_ms("garbage"), None);
+    }
 
     #[test]
     fn percentiles_pick_the_nearest_rank() {

@@ -2,9 +2,10 @@
 //! (profiles, SSO, environment, or explicit keys from the keyring). One
 //! provider is one AWS account; each enabled region is one discovery scope.
 //!
-//! - Discovery: ListClusters (every page) → DescribeCluster, ListNodegroups
-//!   (every page) → DescribeNodegroup, with the describes run a few at a
-//!   time.
+//! - Discovery: ListClusters (every page), then per cluster DescribeCluster
+//!   beside ListNodegroups (every page) → DescribeNodegroup; clusters and
+//!   node groups are described a few at a time (three round trips for a
+//!   region whose lists fit one page).
 //! - Scale: UpdateNodegroupConfig `scalingConfig.desiredSize`, within the
 //!   node group's own min/max.
 //! - Connect: DescribeCluster's endpoint and CA, plus an [`EksTokenSource`]
@@ -37,7 +38,7 @@ use aws_sdk_eks::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use cloudops_core::model::{NodePoolSummary, Provider as ProviderKind};
-use futures_util::{stream, StreamExt as _, TryStreamExt as _};
+use futures_util::{future, stream, StreamExt as _, TryStreamExt as _};
 use url::Url;
 
 pub use token::{EksTokenSource, REFRESH_MARGIN, TOKEN_LIFETIME, TOKEN_PREFIX};
@@ -66,8 +67,14 @@ pub const EKS_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_EKS";
 pub const REGIONS_VAR: &str = "CLOUDOPS_AWS_REGIONS";
 /// EKS's largest page for ListClusters and ListNodegroups.
 const MAX_PAGE_SIZE: i32 = 100;
-/// Describes in flight per region scope. Discovery already runs regions
-/// concurrently; this keeps one big region from bursting EKS's rate limit.
+/// Clusters described at once per region scope. EKS throttles per account
+/// and region (token buckets, on the order of ten calls a second sustained
+/// with some burst), so what must stay bounded is one region's burst;
+/// regions do not share a bucket, which is why the engine may list them all
+/// at once. A cluster in flight has at most `1 + NODEGROUP_CONCURRENCY`
+/// calls out (DescribeCluster beside its node group describes), so a big
+/// region peaks at 8 × 5 calls in flight; a call that is throttled anyway is
+/// retried with backoff by the resilience policy.
 const DESCRIBE_CONCURRENCY: usize = 8;
 /// Node groups described at once within one cluster.
 const NODEGROUP_CONCURRENCY: usize = 4;
@@ -494,8 +501,14 @@ impl AwsProvider {
         region: &str,
         name: &str,
     ) -> Result<DiscoveredCluster, ProviderError> {
-        let cluster = self.describe_cluster_raw(region, name).await?;
-        let node_pools = self.node_pools(region, name).await?;
+        // Neither needs the other's answer: DescribeCluster runs beside
+        // ListNodegroups → DescribeNodegroup, so a cluster costs two round
+        // trips after ListClusters instead of three.
+        let (cluster, node_pools) = future::try_join(
+            self.describe_cluster_raw(region, name),
+            self.node_pools(region, name),
+        )
+        .await?;
         self.to_discovered(&cluster, region, name, node_pools)
     }
 
@@ -678,6 +691,7 @@ impl Provider for AwsProvider {
             endpoint,
             ca_pem,
             tokens: Arc::new(RefreshingToken::new(Arc::new(source), REFRESH_MARGIN)),
+            identity_pem: None,
         })
     }
 }

@@ -15,9 +15,10 @@ use serde_json::{Map, Value};
 
 use super::{
     AccessToken, ClusterConnection, ClusterLocator, DiscoveredCluster, Provider, RefreshingToken,
-    ScaleOutcome, Scope, StaticToken,
+    ScaleOutcome, Scope, StaticToken, TokenSource,
 };
 use crate::{
+    azure_credential::ArmCredential,
     error::ProviderError,
     resilience::{Breakers, CallPolicy},
     rest::{self, RestClient},
@@ -38,6 +39,10 @@ pub struct AzureProvider {
     /// Empty: list them.
     subscriptions: Vec<String>,
     rest: RestClient,
+    /// The sign-in behind the ARM token, when there is one (az CLI, service
+    /// principal, managed identity): Entra-ID clusters get their token for
+    /// the AKS server app from it, instead of kubelogin.
+    credential: Option<ArmCredential>,
 }
 
 impl AzureProvider {
@@ -76,6 +81,40 @@ impl AzureProvider {
                 policy,
                 breakers,
             },
+            credential: None,
+        })
+    }
+
+    /// An account signed in through the azure_identity chain: ARM tokens
+    /// are minted (and re-minted 5 minutes before they expire) from
+    /// `credential`, for the endpoint's own audience (sovereign clouds).
+    pub fn with_credential(
+        account: impl Into<String>,
+        endpoint: Option<&str>,
+        subscriptions: Vec<String>,
+        credential: ArmCredential,
+        http: reqwest::Client,
+        policy: CallPolicy,
+        breakers: Arc<Breakers>,
+    ) -> Result<Self, ProviderError> {
+        let base = rest::parse_endpoint(KIND, ENDPOINT_VAR, endpoint.unwrap_or(DEFAULT_ENDPOINT))?;
+        let scope = crate::azure_credential::arm_scope_for(endpoint);
+        let tokens = Arc::new(RefreshingToken::new(
+            Arc::new(credential.token_source(scope)),
+            Duration::from_secs(300),
+        ));
+        Ok(AzureProvider {
+            account: account.into(),
+            subscriptions,
+            rest: RestClient {
+                provider: KIND,
+                http,
+                base,
+                tokens,
+                policy,
+                breakers,
+            },
+            credential: Some(credential),
         })
     }
 
@@ -343,16 +382,17 @@ impl Provider for AzureProvider {
             .map_err(|e| decode_err(what.clone(), e))?;
         let access =
             crate::kubeconfig::access_from_bytes(&yaml).map_err(|e| decode_err(what.clone(), e))?;
-        let token = match access.token {
-            Some(t) => AccessToken::new(t, None),
-            // Entra-ID clusters hand out an exec (kubelogin) user; the token
-            // for the AKS server app needs the credential chain, which this
-            // build does not have yet.
-            None => {
+        let tokens: Arc<dyn TokenSource> = match (access.token, &self.credential) {
+            (Some(t), _) => Arc::new(StaticToken(AccessToken::new(t, None))),
+            // Entra-ID clusters hand out an exec (kubelogin) user: mint the
+            // token for the AKS server app from the account's own sign-in.
+            // The ARM token is never sent to a cluster.
+            (None, Some(credential)) => Arc::new(credential.aks()),
+            (None, None) => {
                 return Err(ProviderError::Config {
                     provider: KIND,
                     detail: format!(
-                        "{} uses Entra ID sign-in (kubelogin); minting a token for the AKS server app is not supported yet — add the cluster through a kubeconfig",
+                        "{} uses Entra ID sign-in, and a static ARM token cannot mint the AKS server app's token — sign in with `az login` or a service principal (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET) instead of {TOKEN_VAR}",
                         cluster.name
                     ),
                 })
@@ -366,10 +406,10 @@ impl Provider for AzureProvider {
         Ok(ClusterConnection {
             endpoint: access.server,
             ca_pem,
-            tokens: Arc::new(RefreshingToken::new(
-                Arc::new(StaticToken(token)),
-                Duration::ZERO,
-            )),
+            // Minted tokens refresh 5 minutes before they expire; a static
+            // one never expires.
+            tokens: Arc::new(RefreshingToken::new(tokens, Duration::from_secs(300))),
+            identity_pem: None,
         })
     }
 }

@@ -255,6 +255,7 @@ impl Provider for DigitalOceanProvider {
             ca_pem: Some(ca),
             // DOKS tokens last days; refresh an hour early.
             tokens: Arc::new(RefreshingToken::new(source, Duration::from_secs(3600))),
+            identity_pem: None,
         })
     }
 }

@@ -41,7 +41,7 @@ use self::{
 };
 use super::{
     ClusterConnection, ClusterLocator, DiscoveredCluster, Provider, RefreshingToken, ScaleOutcome,
-    Scope,
+    Scope, ScopeListing,
 };
 use crate::{
     error::ProviderError,
@@ -180,7 +180,8 @@ impl GcpProvider {
     /// but said which zones it could not reach (`missingZones`), so clusters
     /// there are absent from it. The clusters that were listed are still
     /// returned by [`Provider::discover`]; this is the error to flag next to
-    /// them, and `None` when the listing was complete.
+    /// them, and `None` when the listing was complete. The engine reads the
+    /// same thing from [`Provider::discover_listing`], without this state.
     pub fn partial_error(&self, scope: &Scope) -> Option<ProviderError> {
         let map = self.missing_zones.lock().unwrap_or_else(|p| p.into_inner());
         let zones = map.get(&scope.id).filter(|z| !z.is_empty())?;
@@ -356,6 +357,14 @@ impl Provider for GcpProvider {
     }
 
     async fn discover(&self, scope: &Scope) -> Result<Vec<DiscoveredCluster>, ProviderError> {
+        Ok(self.discover_listing(scope).await?.clusters)
+    }
+
+    /// The aggregated `locations/-` list answers even when some zones do
+    /// not, naming them in `missingZones`; they become the listing's
+    /// `unreachable`, so that the engine neither drops the clusters that
+    /// were listed nor takes the missing ones for deleted.
+    async fn discover_listing(&self, scope: &Scope) -> Result<ScopeListing, ProviderError> {
         let project = scope.id.as_str();
         validate_project(project)?;
         let what = format!("clusters of project {project}");
@@ -379,7 +388,10 @@ impl Provider for GcpProvider {
             .map(|c| self.to_discovered(project, c))
             .collect::<Result<Vec<_>, _>>()?;
         clusters.sort_by(|a, b| a.locator.native_id.cmp(&b.locator.native_id));
-        Ok(clusters)
+        Ok(ScopeListing {
+            clusters,
+            unreachable: list.missing_zones,
+        })
     }
 
     async fn describe(&self, cluster: &ClusterLocator) -> Result<DiscoveredCluster, ProviderError> {
@@ -503,6 +515,7 @@ impl Provider for GcpProvider {
                 GcpTokenSource::new(&self.credentials),
                 REFRESH_MARGIN,
             )),
+            identity_pem: None,
         })
     }
 }

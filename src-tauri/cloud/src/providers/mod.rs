@@ -23,6 +23,7 @@ pub mod aws;
 pub mod azure;
 pub mod digitalocean;
 pub mod gcp;
+pub mod kubeconfig;
 
 /// A unit of discovery: a region, a project, a subscription, or the whole
 /// account where the API has no finer split.
@@ -91,6 +92,33 @@ impl DiscoveredCluster {
             collected_at,
             gone_at: None,
         }
+    }
+}
+
+/// What listing one scope found. A cloud may answer a listing while saying
+/// that parts of the scope did not (GKE's `missingZones`): then `clusters`
+/// are the ones that did answer and `unreachable` names the parts that did
+/// not, so the engine keeps the clusters, flags the scope, and does not
+/// treat the absence of the others as their deletion.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeListing {
+    pub clusters: Vec<DiscoveredCluster>,
+    /// Locations inside the scope (zones, regions) that did not answer;
+    /// empty when the listing is complete.
+    pub unreachable: Vec<String>,
+}
+
+impl ScopeListing {
+    /// A listing that covers the whole scope.
+    pub fn complete(clusters: Vec<DiscoveredCluster>) -> Self {
+        ScopeListing {
+            clusters,
+            unreachable: Vec::new(),
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.unreachable.is_empty()
     }
 }
 
@@ -205,6 +233,10 @@ pub struct ClusterConnection {
     /// PEM bundle that signs the API server's certificate.
     pub ca_pem: Option<Vec<u8>>,
     pub tokens: Arc<RefreshingToken>,
+    /// A TLS client certificate chain and its private key, PEM
+    /// (kubeconfig `client-certificate(-data)` + `client-key(-data)`, what
+    /// kind and minikube write); `None` for token-only clusters.
+    pub identity_pem: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for ClusterConnection {
@@ -212,6 +244,7 @@ impl fmt::Debug for ClusterConnection {
         f.debug_struct("ClusterConnection")
             .field("endpoint", &self.endpoint)
             .field("ca_pem_bytes", &self.ca_pem.as_ref().map(Vec::len))
+            .field("has_identity", &self.identity_pem.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +267,14 @@ pub trait Provider: Send + Sync {
     /// Every cluster in one scope, with its node pools, following every
     /// pagination token.
     async fn discover(&self, scope: &Scope) -> Result<Vec<DiscoveredCluster>, ProviderError>;
+
+    /// [`Provider::discover`], also saying which parts of the scope did not
+    /// answer. What the engine calls. The default is right for every API
+    /// that either lists the whole scope or fails: a provider overrides it
+    /// only when its API can answer partially (GKE's `missingZones`).
+    async fn discover_listing(&self, scope: &Scope) -> Result<ScopeListing, ProviderError> {
+        self.discover(scope).await.map(ScopeListing::complete)
+    }
 
     /// One cluster, fresh.
     async fn describe(&self, cluster: &ClusterLocator) -> Result<DiscoveredCluster, ProviderError>;

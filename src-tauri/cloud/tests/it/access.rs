@@ -111,6 +111,7 @@ async fn tokens_near_expiry_are_reminted_before_use() {
             source.clone(),
             Duration::from_secs(60),
         )),
+        identity_pem: None,
     });
     for _ in 0..3 {
         let pods: kube::Api<Pod> = kube::Api::all(access.client().await.unwrap());
@@ -138,6 +139,7 @@ async fn bad_endpoints_and_cas_are_errors_not_panics() {
         endpoint: "not a url at all".into(),
         ca_pem: None,
         tokens: tokens(),
+        identity_pem: None,
     });
     assert!(matches!(
         access.client().await,
@@ -149,6 +151,7 @@ async fn bad_endpoints_and_cas_are_errors_not_panics() {
             b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".to_vec(),
         ),
         tokens: tokens(),
+        identity_pem: None,
     });
     assert!(matches!(
         access.client().await,

@@ -169,8 +169,8 @@ async fn arm_errors_are_typed_with_the_arm_message() {
 
 #[tokio::test]
 async fn against_the_sandbox_subscriptions_paging_scale_and_connect() {
-    // 40 clusters: 10 on Azure, two pages of managedClusters.
-    let world = World::generate_with(5, 40);
+    // 40 clusters: 10 on Azure, two pages of managedClusters at five a page.
+    let world = World::generate_with(5, 40).with_arm_page_size(5);
     let sandbox =
         Sandbox::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), world.clone()).unwrap();
     let p = provider(
@@ -181,7 +181,13 @@ async fn against_the_sandbox_subscriptions_paging_scale_and_connect() {
     let scopes = p.scopes().await.unwrap();
     assert_eq!(scopes.len(), 1);
     assert_eq!(scopes[0].id, world.read().accounts.azure_subscription_id);
+    let before = sandbox.request_count(Cloud::Azure);
     let mut found = p.discover(&scopes[0]).await.unwrap();
+    assert_eq!(
+        sandbox.request_count(Cloud::Azure) - before,
+        2,
+        "one GET per page: the client followed nextLink"
+    );
     found.sort_by(|a, b| a.locator.name.cmp(&b.locator.name));
     let mut expected: Vec<_> = world.read().clusters_of(Cloud::Azure).cloned().collect();
     expected.sort_by(|a, b| a.name.cmp(&b.name));

@@ -10,6 +10,7 @@
 mod access;
 mod aks_provider;
 mod arm;
+mod azure_cli_credential;
 mod cost_sandbox;
 mod doks;
 mod doks_provider;
@@ -17,6 +18,8 @@ mod eks_provider;
 mod faults;
 mod fixture_server;
 mod gke;
+mod gke_partial;
 mod gke_provider;
+mod kubeconfig_provider;
 mod moto;
 mod support;

@@ -15,8 +15,8 @@ fn subscription(world: &World) -> String {
 
 #[tokio::test]
 async fn subscriptions_and_paged_cluster_list_cover_the_world() {
-    // 24 clusters: six on Azure, so the page size of five really pages.
-    let world = World::generate_with(3, 24);
+    // 24 clusters: six on Azure, so a page size of five really pages.
+    let world = World::generate_with(3, 24).with_arm_page_size(5);
     let want: Vec<String> = world
         .read()
         .clusters_of(Cloud::Azure)
@@ -53,6 +53,31 @@ async fn subscriptions_and_paged_cluster_list_cover_the_world() {
     }
     assert_eq!(pages, 2);
     assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn the_default_page_holds_a_realistic_fleet() {
+    // 400 clusters: 100 on Azure, one page at ARM's usual size.
+    let world = World::generate_with(3, 400);
+    assert_eq!(
+        world.arm_page_size(),
+        cloudops_sandbox::world::DEFAULT_ARM_PAGE_SIZE
+    );
+    let sub = subscription(&world);
+    let (sandbox, http) = start(world);
+    let page: ArmList<ManagedCluster> = json(
+        http.get(format!(
+            "{}/arm/subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters?api-version={API_VERSION}",
+            sandbox.base_url()
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(page.value.len(), 100);
+    assert_eq!(page.next_link, None);
 }
 
 #[tokio::test]
