@@ -37,6 +37,13 @@ struct Cli {
 enum Command {
     /// List clusters: discover them live, or read the cache with --offline.
     Clusters(commands::clusters::ClustersArgs),
+    /// Register, list, remove and test cloud accounts (secrets go to the OS keyring).
+    Accounts {
+        #[command(subcommand)]
+        command: commands::accounts::AccountsCommand,
+    },
+    /// Run the anomaly detector on a `timestamp,value` CSV (NAB format).
+    Anomalies(commands::anomalies::AnomaliesArgs),
     /// Look after the local cache.
     Cache {
         #[command(subcommand)]
@@ -63,6 +70,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
+        Command::Accounts { command } => commands::accounts::run(&ctx, command),
+        Command::Anomalies(args) => commands::anomalies::run(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),
         Command::Sandbox { command } => commands::sandbox::run(&ctx, command),
         Command::Bench { command } => commands::bench::run(&ctx, command),

@@ -77,6 +77,23 @@ impl From<StoreError> for Failure {
     }
 }
 
+impl From<cloudops_cloud::accounts::AccountsError> for Failure {
+    fn from(e: cloudops_cloud::accounts::AccountsError) -> Failure {
+        let exit = match e {
+            cloudops_cloud::accounts::AccountsError::Invalid { .. }
+            | cloudops_cloud::accounts::AccountsError::Duplicate(_)
+            | cloudops_cloud::accounts::AccountsError::Unknown(_) => EXIT_USAGE,
+            _ => EXIT_ERROR,
+        };
+        Failure {
+            exit,
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Failure {
         Failure {

@@ -22,6 +22,8 @@ pub enum BenchCommand {
     /// Discovery wall time over a large sandbox fleet with per-call latency,
     /// against a scope-by-scope baseline in the same run (BRIEF §9 P3).
     Discovery(DiscoveryBenchArgs),
+    /// Window F1 on the NAB fixtures, the seed z-score against ours (BRIEF §9 A1).
+    Anomalies(super::anomalies::BenchAnomaliesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +106,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
     match command {
         BenchCommand::Sandbox(args) => sandbox(ctx, args),
         BenchCommand::Discovery(args) => discovery(ctx, args),
+        BenchCommand::Anomalies(args) => super::anomalies::bench(ctx, args),
     }
 }
 

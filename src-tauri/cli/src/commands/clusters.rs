@@ -3,8 +3,9 @@ use std::{io::Write, net::SocketAddr, process::ExitCode};
 use clap::Args;
 use cloudops_cloud::{
     ambient::Shared,
-    discovery::{self, Limits, Progress},
+    discovery::{Limits, Progress},
     resilience::CallPolicy,
+    sources,
 };
 use cloudops_core::{model::SourceError, ClusterSummary, Provider};
 use cloudops_sandbox::{Sandbox, World};
@@ -128,6 +129,14 @@ fn open_store(ctx: &Context, sandbox: bool) -> Result<cloudops_core::Store, Fail
 fn discover(ctx: &Context, args: ClustersArgs) -> Result<ExitCode, Failure> {
     // Open the cache first: a bad cache is reported before any network call.
     let mut store = open_store(ctx, args.sandbox)?;
+    // The sandbox never reads the user's accounts: a demo must not touch a
+    // real cloud.
+    let accounts = if args.sandbox {
+        Vec::new()
+    } else {
+        let dir = cloudops_core::store::resolve_data_dir(ctx.data_dir.as_deref())?;
+        sources::load_accounts(&dir, cloudops_cloud::secrets::Secrets::open_os)?
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -156,7 +165,8 @@ fn discover(ctx: &Context, args: ClustersArgs) -> Result<ExitCode, Failure> {
             None => std::env::var(k).ok(),
         };
         let show_progress = !ctx.json;
-        let report = discovery::discover_env(&lookup, &shared, &Limits::default(), |p| {
+        let sources = sources::gather(&lookup, accounts, &shared).await;
+        let report = sources::discover(sources, &Limits::default(), |p| {
             if show_progress {
                 print_progress(&p);
             }

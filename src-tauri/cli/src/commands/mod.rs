@@ -1,3 +1,5 @@
+pub mod accounts;
+pub mod anomalies;
 pub mod bench;
 pub mod cache;
 pub mod clusters;

@@ -6,6 +6,9 @@ use std::process::{Command, Output};
 
 use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
 
+mod accounts;
+mod anomalies;
+
 /// Every variable that configures a cloud: the tests decide them, never the
 /// developer's shell.
 const CLOUD_VARS: &[&str] = &[
@@ -24,6 +27,8 @@ const CLOUD_VARS: &[&str] = &[
     "CLOUDOPS_ARM_ENDPOINT",
     "DIGITALOCEAN_ACCESS_TOKEN",
     "CLOUDOPS_DO_ENDPOINT",
+    "KUBECONFIG",
+    "XDG_CONFIG_HOME",
 ];
 
 fn cloudops(data_dir: &Path, args: &[&str]) -> Output {
@@ -39,6 +44,8 @@ fn cloudops_with_env(data_dir: &Path, args: &[&str], env: &[(String, String)]) -
     for v in CLOUD_VARS {
         cmd.env_remove(v);
     }
+    // Nor the developer's ~/.kube/config, ~/.aws or doctl login.
+    cmd.env("HOME", data_dir);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.output().expect("running cloudops")
 }

@@ -1,0 +1,127 @@
+//! `cloudops anomalies --csv` and `cloudops bench anomalies` through the real
+//! binary (BRIEF §7, §9 A1).
+
+use std::fmt::Write as _;
+
+use super::{cloudops, json};
+
+/// Two days of 5-minute noise, then two hours 30 units higher.
+fn shifted_series_csv() -> String {
+    let mut csv = String::from("timestamp,value\n");
+    let start = 1_392_336_000; // 2014-02-14 00:00:00 UTC
+    for i in 0..600_i64 {
+        let ts = start + i * 300;
+        let (h, m) = (ts % 86_400 / 3600, ts % 3600 / 60);
+        let day = 14 + ts.div_euclid(86_400) - start / 86_400;
+        let noise = ((i * 7919) % 13) as f64 / 13.0 - 0.5;
+        let value = if (570..594).contains(&i) { 40.0 } else { 10.0 } + noise;
+        writeln!(csv, "2014-02-{day:02} {h:02}:{m:02}:00,{value}").unwrap();
+    }
+    csv
+}
+
+#[test]
+fn anomalies_csv_json_has_the_contract_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("series.csv");
+    std::fs::write(&file, shifted_series_csv()).unwrap();
+    let out = cloudops(
+        dir.path(),
+        &["anomalies", "--csv", file.to_str().unwrap(), "--json"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    let points = doc["points"].as_array().unwrap();
+    assert_eq!(points.len(), 600);
+    for key in ["timestamp", "value", "score", "anomaly"] {
+        assert!(points[0].get(key).is_some(), "contract field {key} missing");
+    }
+    assert_eq!(points[0]["timestamp"], 1_392_336_000);
+    assert_eq!(points[0]["anomaly"], false);
+    let flagged: Vec<usize> = (0..points.len())
+        .filter(|&i| points[i]["anomaly"] == true)
+        .collect();
+    assert!(!flagged.is_empty(), "the shift is an anomaly");
+    assert!(
+        flagged.iter().all(|&i| (570..600).contains(&i)),
+        "only the shift is flagged: {flagged:?}"
+    );
+    assert!(points[575]["score"].as_f64().unwrap() > 5.0);
+
+    // Text mode summarises the incident.
+    let out = cloudops(dir.path(), &["anomalies", "--csv", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("600 points"), "{text}");
+    assert!(text.contains("anomalies: 1 "), "{text}");
+    assert!(text.contains("2014-02-15 23:"), "{text}");
+}
+
+#[test]
+fn a_bad_csv_is_exit_1_with_the_line_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(
+        &file,
+        "timestamp,value\n2014-02-14 14:30:00,1\n2014-02-14 14:35:00,abc\n",
+    )
+    .unwrap();
+    let out = cloudops(
+        dir.path(),
+        &["anomalies", "--csv", file.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "bad_csv");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("line 3") && message.contains("abc"),
+        "{message}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint:"));
+
+    std::fs::write(&file, "timestamp,value\n").unwrap();
+    let out = cloudops(dir.path(), &["anomalies", "--csv", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no data rows"));
+
+    let out = cloudops(
+        dir.path(),
+        &["anomalies", "--csv", "/no/such/file.csv", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["kind"], "io");
+
+    let out = cloudops(dir.path(), &["anomalies"]);
+    assert_eq!(out.status.code(), Some(2), "--csv is required");
+}
+
+#[test]
+fn bench_anomalies_reports_seed_and_ours_per_file() {
+    let nab = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/nab");
+    assert!(
+        std::path::Path::new(nab)
+            .join("labels/combined_windows.json")
+            .is_file(),
+        "the NAB fixtures are missing at {nab}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = cloudops(dir.path(), &["bench", "anomalies", "--nab", nab, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["files"].as_array().unwrap().len(), 28);
+    let file = &doc["files"][0];
+    for key in [
+        "windows",
+        "detected",
+        "false_positive_events",
+        "precision",
+        "recall",
+        "f1",
+    ] {
+        assert!(file["seed"].get(key).is_some(), "{key}");
+        assert!(file["ours"].get(key).is_some(), "{key}");
+    }
+    assert_eq!(doc["seed_total"]["windows"], 36);
+    assert_eq!(doc["goal_met"], true, "{}", doc["f1_ratio"]);
+}
