@@ -73,6 +73,8 @@ impl Session {
             .env_remove("CLOUDOPS_GCP_PROJECTS")
             .env_remove("CLOUDOPS_AZURE_ACCESS_TOKEN")
             .env_remove("DIGITALOCEAN_ACCESS_TOKEN")
+            // Nor the developer's kubeconfig: it would make the app "live".
+            .env_remove("KUBECONFIG")
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
@@ -128,6 +130,26 @@ impl Session {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits for the element with this `data-testid` and clicks it.
+    pub async fn click(&self, testid: &str) {
+        let css = format!("[data-testid={testid}]");
+        self.wait_for(Locator::Css(&css))
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {testid}: {e}"));
+    }
+
+    /// Waits for the input with this `data-testid` and types into it.
+    pub async fn type_into(&self, testid: &str, text: &str) {
+        let css = format!("[data-testid={testid}]");
+        self.wait_for(Locator::Css(&css))
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {testid}: {e}"));
     }
 
     /// Saves a PNG under target/e2e/ for a human to look at.

@@ -215,3 +215,99 @@ async fn with_no_account_the_app_opens_on_the_sandbox_with_a_badge() {
     session.screenshot("fleet-sandbox").await;
     session.close().await;
 }
+
+/// Issue 4's e2e: a new user on the sandbox adds a DOKS account (here
+/// pointing at a second sandbox the test runs, slowed down so that the
+/// progress is visible), and the app turns live and lists that account's
+/// clusters. The token goes to the OS keyring: `make test-e2e` runs this
+/// under a private D-Bus session with an unlocked GNOME Keyring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_doks_account_discovers_its_clusters_with_progress() {
+    use cloudops_sandbox::{ChaosTarget, Cloud, Fault, Sandbox, World};
+
+    let sandbox = Sandbox::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        World::generate(7),
+    )
+    .expect("starting the test's sandbox");
+    let expected: Vec<String> = sandbox
+        .world()
+        .read()
+        .clusters_of(Cloud::DigitalOcean)
+        .map(|c| c.name.clone())
+        .collect();
+    assert!(!expected.is_empty(), "the world has DOKS clusters");
+    // Every DigitalOcean call takes 1.5 s: long enough to see the progress.
+    sandbox
+        .chaos()
+        .add(Fault::Latency {
+            cloud: ChaosTarget::Do,
+            millis: 1500,
+        })
+        .expect("adding latency");
+    let vars = sandbox.env_map();
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let session = Session::launch(data_dir.path(), &[]).await;
+    let client = &session.client;
+    session
+        .wait_for(Locator::Css("[data-testid=sandbox-badge]"))
+        .await;
+
+    session.click("nav-settings").await;
+    session.click("account-add").await;
+    session.type_into("account-name", "do-e2e").await;
+    session
+        .type_into("account-secret", &vars["DIGITALOCEAN_ACCESS_TOKEN"])
+        .await;
+    session
+        .type_into("account-endpoint", &vars["CLOUDOPS_DO_ENDPOINT"])
+        .await;
+    session.screenshot("account-form").await;
+    session.click("account-save").await;
+    session
+        .wait_for(Locator::Css("[data-testid=account-saved]"))
+        .await;
+    session.click("nav-fleet").await;
+    // The run is under way: the progress panel names the DigitalOcean source.
+    session
+        .wait_for(Locator::Css(
+            "[data-testid=discovery-progress] [data-testid=discovery-source][data-provider=do]",
+        ))
+        .await;
+    session.screenshot("account-discovering").await;
+    let rows = session
+        .wait_for_count(Locator::Css("[data-testid=cluster-row]"), expected.len())
+        .await;
+    let mut names = Vec::new();
+    for row in &rows {
+        let text = row.text().await.unwrap();
+        assert!(
+            text.contains("DOKS"),
+            "only the DOKS account is live: {text}"
+        );
+        names.push(text);
+    }
+    for name in &expected {
+        assert!(
+            names.iter().any(|t| t.contains(name.as_str())),
+            "{name} is listed: {names:?}"
+        );
+    }
+    // Live now: no sandbox badge, and the clusters are in the real cache.
+    assert!(client
+        .find_all(Locator::Css("[data-testid=sandbox-badge]"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(data_dir.path().join("cache.sqlite3").is_file());
+    let accounts = std::fs::read_to_string(data_dir.path().join("accounts.toml")).unwrap();
+    assert!(accounts.contains("do-e2e"), "{accounts}");
+    assert!(
+        !accounts.contains(&vars["DIGITALOCEAN_ACCESS_TOKEN"]),
+        "accounts.toml holds no secret"
+    );
+    session.screenshot("account-clusters").await;
+    session.close().await;
+    drop(sandbox);
+}

@@ -11,7 +11,8 @@ use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 use cloudops_cloud::{
     ambient::Shared,
     discovery::{self, Limits},
-    resilience::CallPolicy,
+    resilience::{BreakerState, CallPolicy},
+    sources,
 };
 use cloudops_core::model::DiscoveryProgress;
 use cloudops_sandbox::{Sandbox, World};
@@ -50,6 +51,40 @@ pub struct DiscoveryFinished {
     pub errors: u32,
     /// Set when the run could not start at all (no accounts, no sandbox).
     pub failure: Option<String>,
+    /// Endpoints whose circuit breaker is not closed after the run: calls
+    /// to them are paused (open) or being tried again (half-open).
+    pub breakers: Vec<EndpointBreaker>,
+}
+
+/// One provider endpoint's circuit breaker, as the Fleet screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EndpointBreaker {
+    pub endpoint: String,
+    /// `open` or `half_open`.
+    pub state: String,
+}
+
+/// The breakers that are not closed, sorted by endpoint.
+fn troubled_breakers(shared: &Shared) -> Vec<EndpointBreaker> {
+    let mut out: Vec<EndpointBreaker> = shared
+        .breakers
+        .states()
+        .into_iter()
+        .filter_map(|(endpoint, state)| {
+            let state = match state {
+                BreakerState::Closed => return None,
+                BreakerState::Open => "open",
+                BreakerState::HalfOpen => "half_open",
+            };
+            Some(EndpointBreaker {
+                endpoint,
+                state: state.into(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    out
 }
 
 impl DiscoveryFinished {
@@ -59,6 +94,7 @@ impl DiscoveryFinished {
             clusters: 0,
             errors: 1,
             failure: Some(failure),
+            breakers: Vec::new(),
         }
     }
 }
@@ -71,32 +107,11 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, mode: Mode) {
     tauri::async_runtime::spawn(async move { run(app, mode).await });
 }
 
-async fn run<R: Runtime>(app: AppHandle<R>, mode: Mode) {
+async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
     let finish = |app: &AppHandle<R>, done: DiscoveryFinished| {
         if let Err(e) = app.emit(EVENT_FINISHED, done) {
             tracing::warn!(error = %e, "cannot notify the window");
         }
-    };
-    // Kept alive for the whole loop: dropping it stops the sandbox.
-    let mut _sandbox = None;
-    let vars: Option<BTreeMap<String, String>> = if mode == Mode::Sandbox {
-        match Sandbox::start(SocketAddr::from(([127, 0, 0, 1], 0)), World::default()) {
-            Ok(s) => {
-                tracing::info!(url = s.base_url(), "sandbox started");
-                let vars = s.env_map();
-                _sandbox = Some(s);
-                Some(vars)
-            }
-            Err(e) => {
-                finish(
-                    &app,
-                    DiscoveryFinished::failed(format!("the built-in sandbox could not start: {e}")),
-                );
-                return;
-            }
-        }
-    } else {
-        None
     };
     let shared = match Shared::new(CallPolicy::default()) {
         Ok(s) => s,
@@ -108,50 +123,37 @@ async fn run<R: Runtime>(app: AppHandle<R>, mode: Mode) {
             return;
         }
     };
-    let lookup = |k: &str| match &vars {
-        Some(v) => v.get(k).cloned(),
-        None => std::env::var(k).ok(),
-    };
     let refresh = app.state::<AppState>().refresh_signal();
+    // Kept alive while the app is in sandbox mode: dropping it stops it.
+    let mut sandbox: Option<cloudops_sandbox::RunningSandbox> = None;
     loop {
-        let progress_app = app.clone();
-        let report = discovery::discover_env(
-            &lookup,
-            &shared,
-            &Limits::default(),
-            move |p: DiscoveryProgress| {
-                let _ = progress_app.emit(EVENT_PROGRESS, p);
-            },
-        )
-        .await;
-        let done = match report {
-            Ok(report) => {
-                let run = report.to_run();
-                let (clusters, errors) = (run.rows.len() as u32, run.errors.len() as u32);
-                let state = app.state::<AppState>();
-                match state
-                    .with_store(move |store| store.apply_discovery(&run))
-                    .await
-                {
-                    Ok(_) => DiscoveryFinished {
-                        clusters,
-                        errors,
-                        failure: None,
-                    },
-                    Err(e) => DiscoveryFinished {
-                        clusters,
-                        errors: errors + 1,
-                        failure: Some(format!("{} — {}", e.message, e.hint)),
-                    },
+        let state = app.state::<AppState>();
+        let mode = state.mode();
+        tracing::debug!(?mode, "discovery run starting");
+        let done = match prepare(&state, mode, &mut sandbox).await {
+            Err(failure) => DiscoveryFinished::failed(failure),
+            Ok((vars, accounts)) => {
+                let env = state.env();
+                let lookup = |k: &str| match &vars {
+                    Some(v) => v.get(k).cloned(),
+                    None => env(k),
+                };
+                let found = sources::gather(&lookup, accounts, &shared).await;
+                let progress_app = app.clone();
+                let report =
+                    sources::discover(found, &Limits::default(), move |p: DiscoveryProgress| {
+                        let _ = progress_app.emit(EVENT_PROGRESS, p);
+                    })
+                    .await;
+                if state.mode() != mode {
+                    // The user added an account mid-run: these results
+                    // belong to the sandbox; run again for the live fleet.
+                    continue;
                 }
+                let mut done = record(&state, report).await;
+                done.breakers = troubled_breakers(&shared);
+                done
             }
-            Err(e) => DiscoveryFinished {
-                clusters: 0,
-                errors: 0,
-                failure: Some(format!(
-                    "{e}: add an account in Settings → Accounts or export the provider variables"
-                )),
-            },
         };
         finish(&app, done);
         tokio::select! {
@@ -161,10 +163,117 @@ async fn run<R: Runtime>(app: AppHandle<R>, mode: Mode) {
     }
 }
 
-/// Is any cloud configured in the environment? When none is, the app opens
+type Prepared = (
+    Option<BTreeMap<String, String>>,
+    Vec<cloudops_cloud::accounts::Resolved>,
+);
+
+/// The variables and accounts for one run: the sandbox's own variables and
+/// no accounts in sandbox mode (a demo never touches a real cloud), the
+/// process environment and `accounts.toml` otherwise.
+async fn prepare(
+    state: &AppState,
+    mode: Mode,
+    sandbox: &mut Option<cloudops_sandbox::RunningSandbox>,
+) -> Result<Prepared, String> {
+    if mode != Mode::Sandbox {
+        if let Some(s) = sandbox.take() {
+            tracing::info!(url = s.base_url(), "leaving sandbox mode");
+            drop(s);
+        }
+        let dir = state.base_dir().to_path_buf();
+        let slot = state.secrets_slot();
+        let accounts = tauri::async_runtime::spawn_blocking(move || {
+            sources::load_accounts(&dir, || slot.get())
+        })
+        .await
+        .map_err(|e| format!("reading the accounts failed: {e}"))?
+        .map_err(|e| format!("{e} — {}", e.hint()))?;
+        return Ok((None, accounts));
+    }
+    if sandbox.is_none() {
+        let s = Sandbox::start(SocketAddr::from(([127, 0, 0, 1], 0)), World::default())
+            .map_err(|e| format!("the built-in sandbox could not start: {e}"))?;
+        tracing::info!(url = s.base_url(), "sandbox started");
+        *sandbox = Some(s);
+    }
+    Ok((sandbox.as_ref().map(|s| s.env_map()), Vec::new()))
+}
+
+/// Writes a run into the cache and says how it went.
+async fn record(
+    state: &AppState,
+    report: Result<discovery::Report, discovery::NoAccounts>,
+) -> DiscoveryFinished {
+    match report {
+        Ok(report) => {
+            let run = report.to_run();
+            let (clusters, errors) = (run.rows.len() as u32, run.errors.len() as u32);
+            match state
+                .with_store(move |store| store.apply_discovery(&run))
+                .await
+            {
+                Ok(_) => DiscoveryFinished {
+                    clusters,
+                    errors,
+                    failure: None,
+                    breakers: Vec::new(),
+                },
+                Err(e) => DiscoveryFinished {
+                    clusters,
+                    errors: errors + 1,
+                    failure: Some(format!("{} — {}", e.message, e.hint)),
+                    breakers: Vec::new(),
+                },
+            }
+        }
+        Err(e) => DiscoveryFinished {
+            clusters: 0,
+            errors: 0,
+            failure: Some(format!(
+                "{e}: add an account in Settings → Accounts or export the provider variables"
+            )),
+            breakers: Vec::new(),
+        },
+    }
+}
+
+/// Is any cloud configured in the environment (provider variables, a
+/// kubeconfig)? When none is, and no account is registered, the app opens
 /// on the sandbox.
 pub fn live_accounts_configured(var: impl Fn(&str) -> Option<String>) -> bool {
-    cloudops_cloud::ambient::CONFIG_VARS
-        .iter()
-        .any(|k| var(k).is_some_and(|v| !v.trim().is_empty()))
+    cloudops_cloud::ambient::configured(&var)
+}
+
+/// Does `accounts.toml` in `data_dir` list any account? A file that cannot
+/// be read counts as "yes": the app then starts live and shows the file's
+/// error instead of hiding it behind the sandbox.
+pub fn accounts_registered(data_dir: &std::path::Path) -> bool {
+    let path = cloudops_cloud::accounts::AccountsFile::path_in(data_dir);
+    match cloudops_cloud::accounts::AccountsFile::load(&path) {
+        Ok(file) => !file.accounts.is_empty(),
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_open_and_half_open_breakers_are_reported() {
+        let shared = Shared::new(CallPolicy::default()).unwrap();
+        shared.breakers.get("https://ok.example").on_success();
+        let failing = shared.breakers.get("https://down.example");
+        for _ in 0..50 {
+            failing.on_failure();
+        }
+        assert_eq!(
+            troubled_breakers(&shared),
+            vec![EndpointBreaker {
+                endpoint: "https://down.example".into(),
+                state: "open".into(),
+            }]
+        );
+    }
 }

@@ -27,7 +27,11 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
         .invoke_handler(tauri::generate_handler![
             commands::fleet_overview,
             commands::app_info,
-            commands::refresh_fleet
+            commands::refresh_fleet,
+            commands::accounts::accounts_list,
+            commands::accounts::account_save,
+            commands::accounts::account_remove,
+            commands::accounts::account_test
         ])
 }
 

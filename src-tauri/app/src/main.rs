@@ -30,17 +30,16 @@ fn main() -> ExitCode {
     };
     let mode = if parsed.offline {
         Mode::Offline
-    } else if parsed.sandbox || !fleet::live_accounts_configured(|k| std::env::var(k).ok()) {
+    } else if parsed.sandbox
+        || !(fleet::live_accounts_configured(|k| std::env::var(k).ok())
+            || fleet::accounts_registered(&data_dir))
+    {
         Mode::Sandbox
     } else {
         Mode::Live
     };
-    // The sandbox keeps its own cache beside the real one: simulated
-    // clusters never mix with production data.
-    let data_dir = match mode {
-        Mode::Sandbox => data_dir.join("sandbox"),
-        _ => data_dir,
-    };
+    // In sandbox mode the cache lives in `data_dir/sandbox`: simulated
+    // clusters never mix with production data (AppState picks the dir).
     tracing::info!(data_dir = %data_dir.display(), ?mode, "starting CloudOps Console");
     match cloudops_desktop::run(AppState::with_mode(data_dir, mode)) {
         Ok(()) => ExitCode::SUCCESS,

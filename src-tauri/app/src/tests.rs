@@ -172,3 +172,204 @@ fn live_mode_is_chosen_only_when_a_cloud_is_configured() {
         |k| (k == "AWS_PROFILE").then(|| "prod".into())
     ));
 }
+
+fn invoke_json(
+    window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Value> {
+    let mut req = request(cmd);
+    req.body = InvokeBody::Json(body);
+    get_ipc_response(window, req).map(|b| b.deserialize::<serde_json::Value>().unwrap())
+}
+
+/// Every file under `dir`, for grepping.
+fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// BRIEF R5: secrets typed into the app reach the keyring and nothing else.
+/// Two planted secrets go in through `account_save`: one the sandbox's DOKS
+/// API accepts (so clusters flow into the cache), one its ARM API refuses
+/// (so the error paths run too). Then the cache dir, the log file and every
+/// Fleet/Accounts IPC reply are searched for them.
+#[test]
+fn planted_secrets_never_reach_the_cache_logs_or_ipc_replies() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    // Every log line at every level goes to this file for the test.
+    let logs = tempfile::tempdir().unwrap();
+    let log_path = logs.path().join("app.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let installed = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(Mutex::new(log_file))
+        .try_init()
+        .is_ok();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = {
+        let _in = runtime.enter();
+        cloudops_sandbox::Sandbox::start(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            cloudops_sandbox::World::default(),
+        )
+        .unwrap()
+    };
+    let vars = sandbox.env_map();
+    let do_token = vars["DIGITALOCEAN_ACCESS_TOKEN"].clone();
+    let planted = "planted-arm-secret-7f3e9c1d5b";
+
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = cloudops_cloud::secrets::Secrets::mock();
+    let state = AppState::with_mode(dir.path().to_path_buf(), Mode::Live)
+        .with_secrets(keyring.clone())
+        // Never the developer's own cloud variables.
+        .with_env(Arc::new(|_| None));
+    let app = configure(mock_builder(), state).build(context()).unwrap();
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    // The mock runtime has no event loop, so `setup` never runs: start the
+    // discovery loop as setup does.
+    crate::fleet::spawn(app.handle().clone(), Mode::Live);
+
+    let mut replies: Vec<String> = Vec::new();
+    let mut record = |r: Result<serde_json::Value, serde_json::Value>| {
+        let text = match &r {
+            Ok(v) | Err(v) => v.to_string(),
+        };
+        replies.push(text);
+        r
+    };
+    record(invoke_json(
+        &main,
+        "account_save",
+        serde_json::json!({"input": {
+            "name": "do-sandbox", "provider": "do",
+            "endpoint": vars["CLOUDOPS_DO_ENDPOINT"], "secret": do_token,
+        }}),
+    ))
+    .expect("saving the DOKS account");
+    record(invoke_json(
+        &main,
+        "account_save",
+        serde_json::json!({"input": {
+            "name": "azure-refused", "provider": "azure",
+            "endpoint": vars["CLOUDOPS_ARM_ENDPOINT"], "secret": planted,
+        }}),
+    ))
+    .expect("saving the Azure account");
+    // A refused save (bad name) echoes its input nowhere either.
+    let refused = record(invoke_json(
+        &main,
+        "account_save",
+        serde_json::json!({"input": {
+            "name": "bad name", "provider": "azure", "secret": planted,
+        }}),
+    ));
+    assert!(refused.is_err());
+    assert_eq!(
+        keyring.get("azure-refused").unwrap().as_deref(),
+        Some(planted)
+    );
+
+    // The discovery loop picks the accounts up and fills the cache.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let fleet = loop {
+        let fleet = record(invoke_json(&main, "fleet_overview", serde_json::json!({}))).unwrap();
+        let discovered = fleet["clusters"].as_array().is_some_and(|c| !c.is_empty());
+        let failed_recorded = fleet["last_discovery"]["errors"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty());
+        if discovered && failed_recorded {
+            break fleet;
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: String = log.lines().rev().take(40).collect::<Vec<_>>().join("\n");
+            panic!("no discovery within 60 s: {fleet}\nlog (last lines, newest first):\n{tail}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(fleet["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["provider"] == "do"));
+    let listed = record(invoke_json(&main, "accounts_list", serde_json::json!({}))).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["has_secret"] == true));
+    let ok = record(invoke_json(
+        &main,
+        "account_test",
+        serde_json::json!({"name": "do-sandbox"}),
+    ))
+    .unwrap();
+    assert_eq!(ok["ok"], true, "{ok}");
+    let refused = record(invoke_json(
+        &main,
+        "account_test",
+        serde_json::json!({"name": "azure-refused"}),
+    ))
+    .unwrap();
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(refused["errors"][0]["kind"], "unauthorized", "{refused}");
+    record(invoke_json(&main, "app_info", serde_json::json!({}))).unwrap();
+
+    for (i, reply) in replies.iter().enumerate() {
+        for secret in [planted, do_token.as_str()] {
+            assert!(
+                !reply.contains(secret),
+                "IPC reply {i} carries a secret: {reply}"
+            );
+        }
+    }
+    drop(app);
+    let files = all_files(dir.path());
+    assert!(
+        files.iter().any(|f| f.ends_with("accounts.toml")),
+        "{files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.ends_with("cache.sqlite3")),
+        "{files:?}"
+    );
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in [planted, do_token.as_str()] {
+            assert!(!text.contains(secret), "{} holds a secret", file.display());
+        }
+    }
+    assert!(
+        installed,
+        "another test installed a global log subscriber first"
+    );
+    std::io::stdout().flush().unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("account saved"),
+        "the log captured nothing: {log}"
+    );
+    for secret in [planted, do_token.as_str()] {
+        assert!(!log.contains(secret), "the log holds a secret");
+    }
+    drop(sandbox);
+}

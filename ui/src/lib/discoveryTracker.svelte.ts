@@ -4,6 +4,7 @@
 import { getContext, setContext } from 'svelte';
 import type { CommandError } from './bindings/CommandError';
 import type { DiscoveryFinished } from './bindings/DiscoveryFinished';
+import type { EndpointBreaker } from './bindings/EndpointBreaker';
 import type { DiscoveryProgress } from './bindings/DiscoveryProgress';
 import type { SourceError } from './bindings/SourceError';
 import { applyProgress, errorFromEvent, type SourceProgress } from './discovery';
@@ -26,6 +27,8 @@ export class DiscoveryTracker {
   failure = $state<string | null>(null);
   /** `refresh_fleet` was refused (offline mode, no backend). */
   refreshError = $state<CommandError | null>(null);
+  /** Endpoints whose circuit breaker was open or half-open when the last run ended. */
+  breakers = $state<EndpointBreaker[]>([]);
   /** How many runs ended since the app started. */
   finishedRuns = $state(0);
 
@@ -54,6 +57,8 @@ export class DiscoveryTracker {
     clearTimeout(this.#watchdog);
     this.running = false;
     this.failure = f.failure;
+    // An older backend does not send them.
+    this.breakers = Array.isArray(f.breakers) ? f.breakers : [];
     this.finishedRuns++;
     for (const cb of [...this.#onFinished]) cb(f);
   }

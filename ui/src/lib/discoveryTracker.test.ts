@@ -46,10 +46,19 @@ describe('DiscoveryTracker', () => {
     await vi.waitFor(() => expect(listenerCount('discovery-progress')).toBe(0));
   });
 
+  it('keeps the breakers the last run left open, and tolerates a backend that sends none', () => {
+    const t = new DiscoveryTracker();
+    const open = { endpoint: 'https://eks.us-east-1.amazonaws.com', state: 'open' };
+    t.finished({ clusters: 3, errors: 1, failure: null, breakers: [open] });
+    expect(t.breakers).toEqual([open]);
+    t.finished({ clusters: 3, errors: 0, failure: null } as never);
+    expect(t.breakers).toEqual([]);
+  });
+
   it("starts each run afresh: the previous run's live errors and failure go", () => {
     const t = new DiscoveryTracker();
     t.progress(failed);
-    t.finished({ clusters: 0, errors: 1, failure: 'it broke' });
+    t.finished({ clusters: 0, errors: 1, failure: 'it broke', breakers: [] });
     expect(t.errors).toHaveLength(1);
     expect(t.failure).toBe('it broke');
     t.progress(planned);

@@ -2,6 +2,9 @@
 // so screens can render message + hint without guessing the shape.
 import { invoke, isTauri } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
+import type { AccountInput } from './bindings/AccountInput';
+import type { AccountTestResult } from './bindings/AccountTestResult';
+import type { AccountView } from './bindings/AccountView';
 import type { AppInfo } from './bindings/AppInfo';
 import type { CommandError } from './bindings/CommandError';
 import type { DiscoveryFinished } from './bindings/DiscoveryFinished';
@@ -10,7 +13,7 @@ import type { FleetOverview } from './bindings/FleetOverview';
 import type { Mode } from './bindings/Mode';
 import type { SourceError } from './bindings/SourceError';
 
-export type { AppInfo, CommandError, DiscoveryFinished, DiscoveryProgress, FleetOverview, Mode, SourceError };
+export type { AccountInput, AccountTestResult, AccountView, AppInfo, CommandError, DiscoveryFinished, DiscoveryProgress, FleetOverview, Mode, SourceError };
 
 /** Event names, as `src-tauri/app/src/fleet.rs` emits them. */
 export const EVENT_DISCOVERY_PROGRESS = 'discovery-progress';
@@ -31,6 +34,32 @@ export function appInfo(): Promise<AppInfo> {
 export function refreshFleet(): Promise<void> {
   return call<void>('refresh_fleet');
 }
+
+/** Settings → Accounts: the registered accounts (references only, never a secret). */
+export function accountsList(): Promise<AccountView[]> {
+  return call<AccountView[]>('accounts_list');
+}
+
+/**
+ * Adds (or, with `replace`, edits) an account. A non-empty `secret` goes straight to the OS keyring; the
+ * reply never carries it back. The first account turns a sandbox session live.
+ */
+export function accountSave(input: AccountInput): Promise<AccountView> {
+  return call<AccountView>('account_save', { input });
+}
+
+/** Removes an account and its keyring entry. */
+export function accountRemove(name: string): Promise<void> {
+  return call<void>('account_remove', { name });
+}
+
+/** Discovers with one account, without touching the cache: what it finds, or why it fails. */
+export function accountTest(name: string): Promise<AccountTestResult> {
+  return call<AccountTestResult>('account_test', { name });
+}
+
+/** Window event the Accounts section fires after a save or a removal (the mode may have changed). */
+export const ACCOUNTS_CHANGED = 'cloudops:accounts-changed';
 
 /** Calls `cb` for every `discovery-progress` event. Returns the unlisten function. */
 export function onDiscoveryProgress(cb: (p: DiscoveryProgress) => void): () => void {

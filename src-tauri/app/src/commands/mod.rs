@@ -1,6 +1,7 @@
 //! The IPC surface. Each command is thin: validate, call the core on a
 //! blocking thread (SQLite must not stall the async runtime), return a DTO.
 
+pub mod accounts;
 mod error;
 mod names;
 

@@ -193,7 +193,7 @@ async function progress(p: DiscoveryProgress) {
 }
 
 async function finished(f: Partial<DiscoveryFinished> = {}) {
-  expect(emit('discovery-finished', { clusters: 4, errors: 0, failure: null, ...f })).toBeGreaterThan(0);
+  expect(emit('discovery-finished', { clusters: 4, errors: 0, failure: null, breakers: [], ...f })).toBeGreaterThan(0);
   await tick();
 }
 
@@ -316,6 +316,20 @@ describe('Fleet screen: discovery progress', () => {
     expect(screen.getByTestId('refresh-fleet')).not.toHaveAttribute('aria-disabled');
   });
 
+  it('names the endpoints whose circuit breaker the last run left open, and clears them when it closes', async () => {
+    backend([overview(CLUSTERS, discoveryStatus([])), overview(CLUSTERS, discoveryStatus([])), overview(CLUSTERS, discoveryStatus([]))]);
+    render(Fleet);
+    await screen.findAllByTestId('cluster-row');
+    expect(screen.queryByTestId('breaker-banner')).toBeNull();
+    await finished({ breakers: [{ endpoint: 'https://eks.ap-south-1.amazonaws.com', state: 'open' }] });
+    const banner = await screen.findByTestId('breaker-banner');
+    expect(banner).toHaveTextContent('https://eks.ap-south-1.amazonaws.com');
+    expect(banner).toHaveTextContent('circuit open');
+    expect(within(banner).getByTestId('breaker')).toHaveAttribute('data-state', 'open');
+    await finished({ breakers: [] });
+    expect(screen.queryByTestId('breaker-banner')).toBeNull();
+  });
+
   it('reads the cache again when discovery-finished arrives', async () => {
     backend([overview([cluster()], null), overview(CLUSTERS, discoveryStatus([]))]);
     render(Fleet);
@@ -342,7 +356,12 @@ describe('Fleet screen: discovery progress', () => {
     backend([overview()]);
     render(Fleet);
     await screen.findAllByTestId('cluster-row');
-    await finished({ clusters: 0, errors: 1, failure: 'the built-in sandbox could not start: port in use — close the other copy' });
+    await finished({
+      clusters: 0,
+      errors: 1,
+      failure: 'the built-in sandbox could not start: port in use — close the other copy',
+      breakers: [],
+    });
     const panel = screen.getByTestId('error-panel');
     expect(panel).toHaveTextContent('Discovery could not run');
     expect(within(panel).getByTestId('error-message')).toHaveTextContent('the built-in sandbox could not start: port in use');

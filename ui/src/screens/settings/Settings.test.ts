@@ -7,13 +7,22 @@ vi.mock('@tauri-apps/api/core', () => core);
 
 import Settings from './Settings.svelte';
 
+/** Answers `app_info` with `info` (or rejects with it) and `accounts_list` with no accounts. */
+function backend(info: unknown, reject = false) {
+  core.invoke.mockImplementation(async (cmd: string) => {
+    if (cmd === 'accounts_list') return [];
+    if (reject) throw info;
+    return info;
+  });
+}
+
 beforeEach(() => {
   core.invoke.mockReset();
 });
 
 describe('Settings screen', () => {
   it('shows version, data dir, cache path, schema version and size from app_info', async () => {
-    core.invoke.mockResolvedValue(APP_INFO);
+    backend(APP_INFO);
     render(Settings);
     expect(await screen.findByTestId('settings-version')).toHaveTextContent('0.1.0');
     expect(core.invoke).toHaveBeenCalledWith('app_info', undefined);
@@ -28,7 +37,7 @@ describe('Settings screen', () => {
     ['live', 'Live', 'Your cloud accounts'],
     ['offline', 'Offline', 'cache only, no network'],
   ] as const)('shows the %s mode with what it means', async (mode, label, note) => {
-    core.invoke.mockResolvedValue({ ...APP_INFO, mode });
+    backend({ ...APP_INFO, mode });
     render(Settings);
     const dd = await screen.findByTestId('settings-mode');
     expect(dd).toHaveTextContent(label);
@@ -38,13 +47,20 @@ describe('Settings screen', () => {
 
   it('says the mode is unknown when an older backend does not send it', async () => {
     const { mode: _, ...old } = APP_INFO;
-    core.invoke.mockResolvedValue(old);
+    backend(old);
     render(Settings);
     expect(await screen.findByTestId('settings-mode')).toHaveTextContent('Unknown');
   });
 
+  it('lists the accounts section first', async () => {
+    backend(APP_INFO);
+    render(Settings);
+    expect(await screen.findByTestId('accounts-empty')).toHaveTextContent('No accounts yet');
+    expect(core.invoke).toHaveBeenCalledWith('accounts_list', undefined);
+  });
+
   it('shows the error panel when app_info fails', async () => {
-    core.invoke.mockRejectedValue('app_info not allowed on window main');
+    backend('app_info not allowed on window main', true);
     render(Settings);
     expect(await screen.findByTestId('error-panel')).toHaveTextContent('app_info not allowed on window main');
   });
