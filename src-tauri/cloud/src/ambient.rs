@@ -219,19 +219,22 @@ pub async fn from_env(var: &(dyn Fn(&str) -> Option<String> + Sync), shared: &Sh
         let endpoint = var(crate::providers::azure::ENDPOINT_VAR);
         add(
             ProviderKind::Azure,
-            crate::azure_credential::ArmCredential::from_vars(&|k: &str| var(k), shared.http.clone())
-                .and_then(|credential| {
-                    AzureProvider::with_credential(
-                        AMBIENT_ACCOUNT,
-                        endpoint.as_deref(),
-                        list(var("CLOUDOPS_AZURE_SUBSCRIPTIONS")),
-                        credential,
-                        shared.http.clone(),
-                        shared.policy.clone(),
-                        shared.breakers.clone(),
-                    )
-                })
-                .map(|p| Arc::new(p) as Arc<dyn Provider>),
+            crate::azure_credential::ArmCredential::from_vars(
+                &|k: &str| var(k),
+                shared.http.clone(),
+            )
+            .and_then(|credential| {
+                AzureProvider::with_credential(
+                    AMBIENT_ACCOUNT,
+                    endpoint.as_deref(),
+                    list(var("CLOUDOPS_AZURE_SUBSCRIPTIONS")),
+                    credential,
+                    shared.http.clone(),
+                    shared.policy.clone(),
+                    shared.breakers.clone(),
+                )
+            })
+            .map(|p| Arc::new(p) as Arc<dyn Provider>),
         );
     }
     if let Some(p) = KubeconfigProvider::from_vars(AMBIENT_ACCOUNT, &|k: &str| var(k)) {
