@@ -47,7 +47,7 @@ pub struct AzureProvider {
 
 impl AzureProvider {
     /// `arm_token`: a bearer token for `https://management.azure.com/`
-    /// (`CLOUDOPS_AZURE_ACCESS_TOKEN`, or minted by the credential chain).
+    /// (`CLOUDOPS_AZURE_ACCESS_TOKEN`, or one the user pasted).
     pub fn new(
         account: impl Into<String>,
         endpoint: Option<&str>,
@@ -57,7 +57,6 @@ impl AzureProvider {
         policy: CallPolicy,
         breakers: Arc<Breakers>,
     ) -> Result<Self, ProviderError> {
-        let base = rest::parse_endpoint(KIND, ENDPOINT_VAR, endpoint.unwrap_or(DEFAULT_ENDPOINT))?;
         if arm_token.trim().is_empty() {
             return Err(ProviderError::Config {
                 provider: KIND,
@@ -66,21 +65,12 @@ impl AzureProvider {
                 ),
             });
         }
-        let tokens = Arc::new(RefreshingToken::new(
-            Arc::new(StaticToken(AccessToken::new(arm_token, None))),
-            Duration::from_secs(300),
-        ));
+        let tokens = Arc::new(StaticToken(AccessToken::new(arm_token, None)));
+        let rest = Self::rest(endpoint, tokens, http, policy, breakers)?;
         Ok(AzureProvider {
             account: account.into(),
             subscriptions,
-            rest: RestClient {
-                provider: KIND,
-                http,
-                base,
-                tokens,
-                policy,
-                breakers,
-            },
+            rest,
             credential: None,
         })
     }
@@ -97,24 +87,33 @@ impl AzureProvider {
         policy: CallPolicy,
         breakers: Arc<Breakers>,
     ) -> Result<Self, ProviderError> {
-        let base = rest::parse_endpoint(KIND, ENDPOINT_VAR, endpoint.unwrap_or(DEFAULT_ENDPOINT))?;
         let scope = crate::azure_credential::arm_scope_for(endpoint);
-        let tokens = Arc::new(RefreshingToken::new(
-            Arc::new(credential.token_source(scope)),
-            Duration::from_secs(300),
-        ));
+        let tokens = Arc::new(credential.token_source(scope));
+        let rest = Self::rest(endpoint, tokens, http, policy, breakers)?;
         Ok(AzureProvider {
             account: account.into(),
             subscriptions,
-            rest: RestClient {
-                provider: KIND,
-                http,
-                base,
-                tokens,
-                policy,
-                breakers,
-            },
+            rest,
             credential: Some(credential),
+        })
+    }
+
+    /// The ARM client over the shared HTTP stack, with `tokens` re-minted
+    /// 5 minutes before they expire.
+    fn rest(
+        endpoint: Option<&str>,
+        tokens: Arc<dyn TokenSource>,
+        http: reqwest::Client,
+        policy: CallPolicy,
+        breakers: Arc<Breakers>,
+    ) -> Result<RestClient, ProviderError> {
+        Ok(RestClient {
+            provider: KIND,
+            http,
+            base: rest::parse_endpoint(KIND, ENDPOINT_VAR, endpoint.unwrap_or(DEFAULT_ENDPOINT))?,
+            tokens: Arc::new(RefreshingToken::new(tokens, Duration::from_secs(300))),
+            policy,
+            breakers,
         })
     }
 
