@@ -157,24 +157,9 @@ mod tests {
     /// A throwaway self-signed P-256 certificate and key (CN=kind-user), as
     /// kind writes into `client-certificate-data`/`client-key-data`. Test
     /// material only: it signs nothing and no server trusts it.
-    pub(crate) const TEST_IDENTITY: &str = "-----BEGIN CERTIFICATE-----
-MIIBsjCCAVegAwIBAgIUDGH0WWVnS8hqP9v0gbaSB9dbzTowCgYIKoZIzj0EAwIw
-LTESMBAGA1UEAwwJa2luZC11c2VyMRcwFQYDVQQKDA5zeXN0ZW06bWFzdGVyczAg
-Fw0yNjExMjIyMTUzNDZaGA8yMTI2MTAyOTIxNTM0NlowLTESMBAGA1UEAwwJa2lu
-ZC11c2VyMRcwFQYDVQQKDA5zeXN0ZW06bWFzdGVyczBZMBMGByqGSM49AgEGCCqG
-SM49AwEHA0IABGgGCnwXIxX+qBcnd0m4cqZboXS1BHb1x5oa9RJ/8gOxC7EG3J1L
-UJCMHoeuLPy/Dkv0MIUoTLUKYvXFvs8YFrOjUzBRMB0GA1UdDgQWBBQfVd5sLppU
-3NvAtbehzrBXWzRUVDAfBgNVHSMEGDAWgBQfVd5sLppU3NvAtbehzrBXWzRUVDAP
-BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCbaiHzxE+PzEhCaPnX
-eva0guXJSZ8h0NI/60w/aB/7IgIhAJWcrPxsmNGWDk3MhVI9OCe6lBCHaJ9sZE4w
-ZbFyiZgB
------END CERTIFICATE-----
------BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbZuZOfLu8PgpUCf0
-vDcYGeZx4qfevPZJ1Pw+nPMLXf+hRANCAARoBgp8FyMV/qgXJ3dJuHKmW6F0tQR2
-9ceaGvUSf/IDsQuxBtydS1CQjB6Hriz8vw5L9DCFKEy1CmL1xb7PGBaz
------END PRIVATE KEY-----
-";
+    /// Kept as a fixture file, not in source, so that secret scanners can
+    /// tell test material from a leaked key.
+    pub(crate) const TEST_IDENTITY: &str = include_str!("../tests/fixtures/kind-user-identity.pem");
 
     fn conn(endpoint: &str, identity: Option<&str>) -> ClusterConnection {
         ClusterConnection {
