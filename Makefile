@@ -14,8 +14,9 @@ MIN_NODE := 20.19
 APT_BUILD := build-essential pkg-config file curl libssl-dev libwebkit2gtk-4.1-dev \
              libayatana-appindicator3-dev librsvg2-dev libxdo-dev
 # The e2e suite: a virtual display and WebKit's WebDriver; a private D-Bus
-# session with GNOME Keyring for the account secrets; python3-venv for moto.
-APT_TEST := xvfb xauth webkit2gtk-driver dbus-daemon gnome-keyring python3-venv
+# session with GNOME Keyring for the account secrets; python3-venv for moto;
+# the real Prometheus server, the second witness of our quantiles (§9 A2).
+APT_TEST := xvfb xauth webkit2gtk-driver dbus-daemon gnome-keyring python3-venv prometheus
 # moto (PyPI `moto[server]`) is the EKS path's second witness besides the
 # sandbox (BRIEF §6, §10). Pinned, in a venv outside the clone that the tests
 # find on their own (cloud/tests/it/moto.rs; CLOUDOPS_MOTO_SERVER overrides).
