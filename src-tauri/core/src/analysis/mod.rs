@@ -2,4 +2,5 @@
 //! evaluation on the NAB fixtures (BRIEF §9 A1).
 
 pub mod anomaly;
+pub mod health;
 pub mod nab;
