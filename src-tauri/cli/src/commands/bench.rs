@@ -24,6 +24,15 @@ pub enum BenchCommand {
     Discovery(DiscoveryBenchArgs),
     /// Window F1 on the NAB fixtures, the seed z-score against ours (BRIEF §9 A1).
     Anomalies(super::anomalies::BenchAnomaliesArgs),
+    /// Sample ingest through the SampleWriter against a bare rusqlite loop
+    /// on the same schema (BRIEF §9 P4: >= 50%).
+    Ingest(super::bench_store::IngestBenchArgs),
+    /// Kill an ingesting child with SIGKILL again and again; every
+    /// acknowledged batch must survive and the cache stay intact.
+    Crash(super::bench_store::CrashBenchArgs),
+    /// The child `bench crash` kills: ingests numbered batches forever.
+    #[command(hide = true)]
+    CrashChild(super::bench_store::CrashChildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +116,9 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Sandbox(args) => sandbox(ctx, args),
         BenchCommand::Discovery(args) => discovery(ctx, args),
         BenchCommand::Anomalies(args) => super::anomalies::bench(ctx, args),
+        BenchCommand::Ingest(args) => super::bench_store::ingest(ctx, args),
+        BenchCommand::Crash(args) => super::bench_store::crash(ctx, args),
+        BenchCommand::CrashChild(args) => super::bench_store::crash_child(ctx, args),
     }
 }
 
