@@ -456,6 +456,9 @@ pub fn ingest(ctx: &Context, args: IngestBenchArgs) -> Result<ExitCode, Failure>
     Ok(ExitCode::SUCCESS)
 }
 
+/// A batch as the baseline writes it: collected_at, (series id, ts, value).
+type ResolvedBatch = (i64, Vec<(i64, i64, f64)>);
+
 /// The baseline: same schema and pragmas (created by `Store::open_in`), one
 /// transaction per batch, one cached INSERT, ids looked up beforehand.
 fn bare_loop(path: &Path, warmup: &[Batch], batches: &[Batch]) -> rusqlite::Result<f64> {
@@ -481,7 +484,7 @@ fn bare_loop(path: &Path, warmup: &[Batch], batches: &[Batch]) -> rusqlite::Resu
         }
         tx.commit()?;
     }
-    let resolved: Vec<(i64, Vec<(i64, i64, f64)>)> = batches
+    let resolved: Vec<ResolvedBatch> = batches
         .iter()
         .map(|b| {
             let rows = b
