@@ -510,3 +510,126 @@ fn bare_loop(path: &Path, warmup: &[Batch], batches: &[Batch]) -> rusqlite::Resu
     }
     Ok(started.elapsed().as_secs_f64())
 }
+
+#[derive(Debug, Args)]
+pub struct HistogramReadBenchArgs {
+    /// Services in the one cluster (12 latency buckets each).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    services: u32,
+    /// Days of history, ending now.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=30))]
+    days: u32,
+    /// Seconds between samples.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(10..=3600))]
+    interval: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct HistogramRead {
+    step: i64,
+    /// One `histogram_steps` call per service.
+    ms_all_services: f64,
+    columns: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct HistogramReadBench {
+    services: u32,
+    days: u32,
+    samples: u64,
+    fill_seconds: f64,
+    rollup_seconds: f64,
+    /// The read half of BRIEF §9 P5 (heatmap query + SVG render <= 100 ms).
+    reads: Vec<HistogramRead>,
+}
+
+/// Fills `--days` of latency buckets for `--services` services, rolls them
+/// up, then times `histogram_steps` for every service over the whole span.
+pub fn histogram_read(ctx: &Context, args: HistogramReadBenchArgs) -> Result<ExitCode, Failure> {
+    let tmp = tempfile::tempdir().map_err(|e| anyhow::anyhow!("temp dir: {e}"))?;
+    let now = cloudops_core::store::now_ms() / 1000;
+    let start = now - i64::from(args.days) * 86_400;
+    let writer = SampleWriter::start(Store::open_in(tmp.path())?, 16)?;
+    let started = Instant::now();
+    let mut samples = 0u64;
+    let mut acks = VecDeque::new();
+    let mut ts = start;
+    while ts <= now {
+        let mut batch = Batch {
+            collected_at: ts,
+            samples: Vec::new(),
+        };
+        for s in 0..args.services {
+            let service = format!("svc-{s}");
+            for (i, le) in LE.iter().enumerate() {
+                batch.samples.push(Sample {
+                    series: SeriesKey::new(
+                        "bench",
+                        names::SERVICE_LATENCY_BUCKET_INCREASE,
+                        [("service", service.as_str()), ("le", le)],
+                    ),
+                    ts,
+                    value: 10.0 * (i + 1) as f64,
+                });
+            }
+        }
+        samples += batch.samples.len() as u64;
+        acks.push_back(writer.submit(batch)?);
+        if acks.len() > 32 {
+            if let Some(a) = acks.pop_front() {
+                a.wait()?;
+            }
+        }
+        ts += i64::from(args.interval);
+    }
+    for a in acks {
+        a.wait()?;
+    }
+    writer.close()?;
+    let fill_seconds = started.elapsed().as_secs_f64();
+    let mut store = Store::open_in(tmp.path())?;
+    let t = Instant::now();
+    store.rollup_and_prune(now, &Retention::default())?;
+    let rollup_seconds = t.elapsed().as_secs_f64();
+    let mut reads = Vec::new();
+    for step in [3600, 1800, 900] {
+        let t = Instant::now();
+        let mut columns = 0;
+        for s in 0..args.services {
+            let h = store.histogram_steps("bench", &format!("svc-{s}"), start, now, step)?;
+            columns = h.times.len();
+        }
+        reads.push(HistogramRead {
+            step,
+            ms_all_services: t.elapsed().as_secs_f64() * 1000.0,
+            columns,
+        });
+    }
+    let report = HistogramReadBench {
+        services: args.services,
+        days: args.days,
+        samples,
+        fill_seconds,
+        rollup_seconds,
+        reads,
+    };
+    if ctx.json {
+        print_json(&report);
+    } else {
+        println!(
+            "histogram read: {} services x {} days ({} samples; fill {:.1} s, rollup {:.1} s)",
+            report.services,
+            report.days,
+            report.samples,
+            report.fill_seconds,
+            report.rollup_seconds
+        );
+        for r in &report.reads {
+            println!(
+                "  step {:>5} s: {:>4} columns, {:>8.1} ms for all services",
+                r.step, r.columns, r.ms_all_services
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
