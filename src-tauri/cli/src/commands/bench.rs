@@ -24,6 +24,18 @@ pub enum BenchCommand {
     Discovery(DiscoveryBenchArgs),
     /// Window F1 on the NAB fixtures, the seed z-score against ours (BRIEF §9 A1).
     Anomalies(super::anomalies::BenchAnomaliesArgs),
+    /// Sample ingest through the SampleWriter against a bare rusqlite loop
+    /// on the same schema (BRIEF §9 P4: >= 50%).
+    Ingest(super::bench_store::IngestBenchArgs),
+    /// Kill an ingesting child with SIGKILL again and again; every
+    /// acknowledged batch must survive and the cache stay intact.
+    Crash(super::bench_store::CrashBenchArgs),
+    /// Latency-heatmap reads: `histogram_steps` for every service over days
+    /// of rolled-up history (the read half of BRIEF §9 P5).
+    HistogramRead(super::bench_store::HistogramReadBenchArgs),
+    /// The child `bench crash` kills: ingests numbered batches forever.
+    #[command(hide = true)]
+    CrashChild(super::bench_store::CrashChildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +119,10 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Sandbox(args) => sandbox(ctx, args),
         BenchCommand::Discovery(args) => discovery(ctx, args),
         BenchCommand::Anomalies(args) => super::anomalies::bench(ctx, args),
+        BenchCommand::Ingest(args) => super::bench_store::ingest(ctx, args),
+        BenchCommand::Crash(args) => super::bench_store::crash(ctx, args),
+        BenchCommand::HistogramRead(args) => super::bench_store::histogram_read(ctx, args),
+        BenchCommand::CrashChild(args) => super::bench_store::crash_child(ctx, args),
     }
 }
 

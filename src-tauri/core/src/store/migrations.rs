@@ -82,8 +82,62 @@ CREATE TABLE discovery_errors (
 CREATE INDEX discovery_errors_by_run ON discovery_errors(run_id);
 "#;
 
+/// Metric samples (issue 5). A series is a cluster + metric + canonical
+/// label JSON (keys sorted, what `serde_json` writes for a `BTreeMap`).
+/// Samples are keyed by (series, ts) so that a re-sent sample replaces the
+/// old one and every range read is a primary-key seek; WITHOUT ROWID keeps
+/// them clustered by series, then time. The rollup tiers hold per-bucket
+/// count/sum/min/max (bucket start in `ts`), which is enough to rebuild
+/// averages of gauges and sums of increases exactly. `rollup_watermarks`
+/// says up to where (exclusive) each tier is complete.
+const V3_METRICS: &str = r#"
+CREATE TABLE series (
+    id         INTEGER PRIMARY KEY,
+    cluster_id TEXT NOT NULL,
+    metric     TEXT NOT NULL,
+    labels     TEXT NOT NULL,
+    UNIQUE (cluster_id, metric, labels)
+);
+-- The UNIQUE index serves "a cluster's series of one metric"; this one
+-- serves the same question across every cluster.
+CREATE INDEX series_by_metric ON series(metric, cluster_id);
+
+CREATE TABLE samples (
+    series_id    INTEGER NOT NULL,
+    ts           INTEGER NOT NULL,
+    value        REAL NOT NULL,
+    collected_at INTEGER NOT NULL,
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE samples_5m (
+    series_id INTEGER NOT NULL,
+    ts        INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    sum       REAL NOT NULL,
+    min       REAL NOT NULL,
+    max       REAL NOT NULL,
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE samples_1h (
+    series_id INTEGER NOT NULL,
+    ts        INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    sum       REAL NOT NULL,
+    min       REAL NOT NULL,
+    max       REAL NOT NULL,
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE rollup_watermarks (
+    tier       TEXT PRIMARY KEY CHECK (tier IN ('5m','1h')),
+    done_until INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
-const MIGRATIONS: &[M<'static>] = &[M::up(V1_FOUNDATION), M::up(V2_DISCOVERY)];
+const MIGRATIONS: &[M<'static>] = &[M::up(V1_FOUNDATION), M::up(V2_DISCOVERY), M::up(V3_METRICS)];
 
 pub(crate) fn all() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)

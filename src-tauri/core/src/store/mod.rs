@@ -5,10 +5,20 @@
 //! a damaged one or one from a newer build is reported with its path and
 //! what to do, and left untouched.
 
+pub mod backup;
 mod clusters;
 pub mod migrations;
+pub mod query;
+pub mod retention;
+pub mod samples;
+pub mod writer;
 
+pub use backup::{restore, BackupError, BackupReport, RestoreReport, VacuumReport};
 pub use clusters::{AppliedDiscovery, CompleteScope, DiscoveredRow, DiscoveryRun};
+pub use query::{Resource, Selector, SeriesPoints, ServiceSummary, Tier};
+pub use retention::{Retention, RollupReport};
+pub use samples::BatchReceipt;
+pub use writer::{Ack, SampleWriter};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -57,6 +67,10 @@ pub enum StoreError {
     },
     #[error("migrating the cache {path} failed: {detail}")]
     Migration { path: PathBuf, detail: String },
+    #[error("invalid request to the cache: {detail}")]
+    InvalidInput { detail: String },
+    #[error("the sample writer has stopped")]
+    WriterStopped,
 }
 
 impl StoreError {
@@ -71,6 +85,8 @@ impl StoreError {
             StoreError::NoDataDir => "no_data_dir",
             StoreError::Sqlite { .. } => "cache_sqlite",
             StoreError::Migration { .. } => "cache_migration",
+            StoreError::InvalidInput { .. } => "cache_invalid_input",
+            StoreError::WriterStopped => "cache_writer_stopped",
         }
     }
 
@@ -98,6 +114,12 @@ impl StoreError {
                 path.display()
             ),
             StoreError::NoDataDir => format!("Pass --data-dir DIR or set {DATA_DIR_ENV}."),
+            StoreError::InvalidInput { .. } => "Nothing was read or written; correct the \
+                 request (see the message) and try again."
+                .to_owned(),
+            StoreError::WriterStopped => "The batch was not written. The writer stops after \
+                 close or when its thread failed; see the log for the first error."
+                .to_owned(),
             StoreError::Sqlite { .. } | StoreError::Migration { .. } => {
                 "Run `cloudops cache check` for details; restore a backup if the check fails."
                     .to_owned()
@@ -152,6 +174,8 @@ pub fn resolve_data_dir(explicit: Option<&Path>) -> Result<PathBuf, StoreError> 
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Series ids already in the `series` table (samples.rs).
+    series_ids: samples::SeriesIds,
 }
 
 impl std::fmt::Debug for Store {
@@ -204,8 +228,13 @@ impl Store {
 
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
             .map_err(sql_err)?;
-        // NORMAL in WAL mode: a committed transaction survives a process
-        // crash (kill -9); only an OS crash can lose the last commits.
+        // NORMAL in WAL mode: a committed transaction is in the WAL file
+        // (the OS page cache) when COMMIT returns, so it survives a process
+        // crash (kill -9) and every acknowledged sample batch is kept; only
+        // an OS crash or power loss can lose the last commits, because the
+        // WAL is fsynced at checkpoints, not at each commit. That trade is
+        // deliberate: FULL would fsync every batch. `cloudops bench crash`
+        // checks the kill -9 half of it.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql_err)?;
         conn.pragma_update(None, "foreign_keys", true)
@@ -228,6 +257,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            series_ids: samples::SeriesIds::default(),
         })
     }
 
