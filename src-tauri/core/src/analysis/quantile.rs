@@ -57,11 +57,7 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
         return f64::NAN;
     }
     let mut rank = q * observations;
-    // sort.Search(len-1, count >= rank): the first index in [0, len-1) whose
-    // count reaches the rank, or len-1 when none does. The counts are
-    // monotonic, so this is a partition point (NaN counts compare false,
-    // as in Go).
-    let idx = b[..b.len() - 1].partition_point(|&(_, count)| !(count >= rank));
+    let idx = go_sort_search(b.len() - 1, |i| b[i].1 >= rank);
 
     if idx == b.len() - 1 {
         return b[b.len() - 2].0;
@@ -78,6 +74,22 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
         rank -= b[idx - 1].1;
     }
     bucket_start + (bucket_end - bucket_start) * (rank / count)
+}
+
+/// Go's `sort.Search(n, f)`, the same binary search step for step, so that
+/// even odd input (NaN counts, which compare false) lands where Go's does:
+/// the first index in `[0, n)` for which `f` is true, or `n`.
+fn go_sort_search(n: usize, f: impl Fn(usize) -> bool) -> usize {
+    let (mut i, mut j) = (0, n);
+    while i < j {
+        let h = i + (j - i) / 2;
+        if f(h) {
+            j = h;
+        } else {
+            i = h + 1;
+        }
+    }
+    i
 }
 
 /// `coalesceBuckets`: merges buckets with the same upper bound (e.g. `le`
