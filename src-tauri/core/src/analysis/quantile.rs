@@ -221,6 +221,66 @@ pub fn latency_heatmap_matrix(h: &HistogramSteps) -> LatencyHeatmap {
     }
 }
 
+/// The bucket bounds of [`synthetic_histogram`] (seconds): the Prometheus
+/// client libraries' defaults plus a 10 s bucket, 12 with `+Inf`.
+pub const SYNTHETIC_LE: [f64; 12] = [
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    f64::INFINITY,
+];
+
+/// A deterministic, realistic-looking latency histogram for benchmarks and
+/// tests (no randomness crate; `seed` varies the shape): `steps` steps of
+/// `step_secs` from `start`, a daily traffic cycle, a log-logistic latency
+/// whose median drifts through the day, and an incident now and then.
+pub fn synthetic_histogram(start: i64, steps: usize, step_secs: i64, seed: u64) -> HistogramSteps {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut noise = move || {
+        // xorshift64*: good enough to make the picture less regular.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let day = 86_400.0;
+    let phase = (seed % 24) as f64 * 3600.0;
+    let mut h = HistogramSteps {
+        times: Vec::with_capacity(steps),
+        le: SYNTHETIC_LE.to_vec(),
+        counts: Vec::with_capacity(steps),
+    };
+    for k in 0..steps {
+        let ts = start + (k as i64 + 1) * step_secs;
+        let daily = ((ts as f64 + phase) / day * std::f64::consts::TAU).sin();
+        let requests = (step_secs as f64 * (4.0 + 3.0 * daily) * (0.8 + 0.4 * noise())).max(0.0);
+        let incident = (ts / 3600 + seed as i64) % 29 == 0;
+        let median = 0.04 * (1.0 + 0.5 * daily) * if incident { 12.0 } else { 1.0 };
+        let row = SYNTHETIC_LE
+            .iter()
+            .map(|&le| {
+                let cdf = if le.is_infinite() {
+                    1.0
+                } else {
+                    1.0 / (1.0 + (median / le).powi(3))
+                };
+                (requests * cdf).round()
+            })
+            .collect();
+        h.times.push(ts);
+        h.counts.push(row);
+    }
+    h
+}
+
 #[cfg(test)]
 #[path = "quantile_tests.rs"]
 mod tests;
