@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Discovery(DiscoveryBenchArgs),
     /// Window F1 on the NAB fixtures, the seed z-score against ours (BRIEF §9 A1).
     Anomalies(super::anomalies::BenchAnomaliesArgs),
+    /// Latency heatmaps, 7 days x 20 services: quantiles + SVG render time
+    /// and SVG size (BRIEF §9 P5).
+    Heatmap(super::bench_heatmap::HeatmapBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +110,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Sandbox(args) => sandbox(ctx, args),
         BenchCommand::Discovery(args) => discovery(ctx, args),
         BenchCommand::Anomalies(args) => super::anomalies::bench(ctx, args),
+        BenchCommand::Heatmap(args) => super::bench_heatmap::bench(ctx, args),
     }
 }
 
