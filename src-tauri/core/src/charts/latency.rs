@@ -13,8 +13,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::layout::{self, LogScale};
 use super::{
-    check_size, draw_err, render_png, render_svg, ChartError, PlotLayout, PlotRect, RenderedChart,
-    RowSpan,
+    check_size, draw_err, render_png, render_svg, ChartColumn, ChartError, ChartLine, ChartRow,
+    PlotLayout, PlotRect, RenderedChart,
 };
 use crate::analysis::quantile::{histogram_quantile, latency_heatmap_matrix};
 use crate::metrics::HistogramSteps;
@@ -131,7 +131,7 @@ impl Grid {
                     .collect()
             })
             .collect();
-        let rows: Vec<RowSpan> = (0..nb)
+        let rows: Vec<ChartRow> = (0..nb)
             .map(|i| {
                 let (y0, y1) = layout::row_band(plot, nb - 1 - i, nb);
                 let upper = matrix.le[i];
@@ -140,7 +140,7 @@ impl Grid {
                     0 => Some(0.0),
                     _ => Some(matrix.le[i - 1]),
                 };
-                RowSpan {
+                ChartRow {
                     y0,
                     y1,
                     label: layout::format_seconds(upper),
@@ -151,10 +151,24 @@ impl Grid {
                 }
             })
             .collect();
-        let lines = opts
+        let per_column: Vec<ChartLine> = opts
             .quantiles
             .iter()
-            .map(|&q| (q, quantile_line(q, &matrix.le, &values, &cols.spans, &rows)))
+            .map(|&q| ChartLine {
+                name: format!("p{}", trim_q(q)),
+                q,
+                values: values
+                    .iter()
+                    .map(|cells| {
+                        let v = histogram_quantile(q, &cumulative(&matrix.le, cells));
+                        v.is_finite().then_some(v)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let lines = per_column
+            .iter()
+            .map(|l| (l.q, polyline(&l.values, &matrix.le, &cols.spans, &rows)))
             .collect();
         Ok(Grid {
             scale: LogScale::over(values.iter().flatten()),
@@ -165,6 +179,7 @@ impl Grid {
                 columns: cols.spans,
                 rows,
                 values,
+                lines: per_column,
             },
             le: matrix.le,
             lines,
@@ -248,32 +263,33 @@ fn trim_q(q: f64) -> String {
     format!("{p}")
 }
 
-/// The quantile of each column's merged histogram, as polyline pieces at
-/// the columns' centres.
-fn quantile_line(
-    q: f64,
+/// A column's per-bucket counts back to cumulative `(le, count)` pairs,
+/// leaving missing buckets out.
+fn cumulative(le: &[f64], cells: &[Option<f64>]) -> Vec<(f64, f64)> {
+    let mut cum = 0.0;
+    le.iter()
+        .zip(cells)
+        .filter_map(|(&le, c)| {
+            c.map(|c| {
+                cum += c;
+                (le, cum)
+            })
+        })
+        .collect()
+}
+
+/// A quantile line as polyline pieces through the columns' centres; a
+/// column without a value breaks the line.
+fn polyline(
+    values: &[Option<f64>],
     le: &[f64],
-    values: &[Vec<Option<f64>>],
-    columns: &[super::ColumnSpan],
-    rows: &[RowSpan],
+    columns: &[ChartColumn],
+    rows: &[ChartRow],
 ) -> Vec<Polyline> {
     let mut pieces: Vec<Polyline> = Vec::new();
     let mut current: Polyline = Vec::new();
-    for (col, cells) in columns.iter().zip(values) {
-        // Back to cumulative counts, leaving missing buckets out.
-        let mut cum = 0.0;
-        let buckets: Vec<(f64, f64)> = le
-            .iter()
-            .zip(cells)
-            .filter_map(|(&le, c)| {
-                c.map(|c| {
-                    cum += c;
-                    (le, cum)
-                })
-            })
-            .collect();
-        let v = histogram_quantile(q, &buckets);
-        match y_of_value(v, le, rows) {
+    for (col, v) in columns.iter().zip(values) {
+        match v.and_then(|v| y_of_value(v, le, rows)) {
             Some(y) => current.push(((col.x0 + col.x1) as i32 / 2, y)),
             None => {
                 if !current.is_empty() {
@@ -290,7 +306,7 @@ fn quantile_line(
 
 /// Where value `v` (seconds) sits: in the band of the first bucket whose
 /// bound reaches it, linearly between the bucket's lower and upper bound.
-fn y_of_value(v: f64, le: &[f64], rows: &[RowSpan]) -> Option<i32> {
+fn y_of_value(v: f64, le: &[f64], rows: &[ChartRow]) -> Option<i32> {
     if !v.is_finite() {
         return None;
     }

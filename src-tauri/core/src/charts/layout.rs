@@ -6,13 +6,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{draw_err, ChartError, ColumnSpan, PlotRect, RowSpan, FONT};
+use super::{draw_err, ChartColumn, ChartError, ChartRow, PlotRect, FONT};
 
 /// How the input's time steps map onto drawn columns: `groups[c]` is the
 /// range of input indices merged into column `c`.
 pub(crate) struct Columns {
     pub groups: Vec<std::ops::Range<usize>>,
-    pub spans: Vec<ColumnSpan>,
+    pub spans: Vec<ChartColumn>,
 }
 
 /// The step of a regular series: the smallest positive gap between times
@@ -41,7 +41,7 @@ pub(crate) fn columns(times: &[i64], plot: PlotRect, min_cell_px: u32) -> Column
         .enumerate()
         .map(|(c, g)| {
             let x = |c: u64| plot.x + (c * u64::from(plot.width) / count) as u32;
-            ColumnSpan {
+            ChartColumn {
                 x0: x(c as u64),
                 x1: x(c as u64 + 1),
                 start: times[g.start] - step,
@@ -141,8 +141,8 @@ pub(crate) fn text_style(size: u32, h: HPos, v: VPos) -> TextStyle<'static> {
 /// levels as one rect. Returns how many rects it drew.
 pub(crate) fn draw_cells<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    columns: &[ColumnSpan],
-    rows: &[RowSpan],
+    columns: &[ChartColumn],
+    rows: &[ChartRow],
     values: &[Vec<Option<f64>>],
     scale: &dyn Scale,
 ) -> Result<usize, ChartError> {
@@ -229,7 +229,7 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
 pub(crate) fn draw_time_axis<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     plot: PlotRect,
-    columns: &[ColumnSpan],
+    columns: &[ChartColumn],
 ) -> Result<(), ChartError> {
     let (Some(first), Some(last)) = (columns.first(), columns.last()) else {
         return Ok(());
@@ -278,7 +278,7 @@ pub(crate) fn draw_time_axis<DB: DrawingBackend>(
 }
 
 /// The x pixel of time `t` inside the column that covers it.
-pub(crate) fn x_of_time(columns: &[ColumnSpan], t: i64) -> Option<i32> {
+pub(crate) fn x_of_time(columns: &[ChartColumn], t: i64) -> Option<i32> {
     let c = columns.iter().find(|c| c.start < t && t <= c.end)?;
     let frac = (t - c.start) as f64 / (c.end - c.start).max(1) as f64;
     Some(c.x0 as i32 + (frac * f64::from(c.x1 - c.x0)).round() as i32)

@@ -60,15 +60,28 @@ pub struct PlotLayout {
     /// The area the cells fill.
     pub plot: PlotRect,
     /// Drawn columns, left to right; they tile the plot's width.
-    pub columns: Vec<ColumnSpan>,
+    pub columns: Vec<ChartColumn>,
     /// Drawn rows: for the latency heatmap bucket `i` is `rows[i]` (the
     /// lowest bucket is at the bottom, so `y0` decreases with `i`); for the
     /// resource heatmap one per node, top to bottom.
-    pub rows: Vec<RowSpan>,
+    pub rows: Vec<ChartRow>,
     /// The value each cell shows, `values[column][row]`: the summed count
     /// per bucket (latency) or the mean % of allocatable (resource); `null`
     /// where there was no data.
     pub values: Vec<Vec<Option<f64>>>,
+    /// Latency only: the quantile lines drawn over the cells, one value (in
+    /// seconds) per column, the quantile of the column's merged histogram
+    /// (`null`: no observations there). Empty for the resource heatmap.
+    pub lines: Vec<ChartLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ChartLine {
+    /// "p50", "p95", "p99.9".
+    pub name: String,
+    pub q: f64,
+    pub values: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -85,7 +98,7 @@ pub struct PlotRect {
 /// end of its step).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
-pub struct ColumnSpan {
+pub struct ChartColumn {
     pub x0: u32,
     pub x1: u32,
     #[ts(type = "number")]
@@ -100,7 +113,7 @@ pub struct ColumnSpan {
 /// node of a cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
-pub struct RowSpan {
+pub struct ChartRow {
     pub y0: u32,
     pub y1: u32,
     pub label: String,

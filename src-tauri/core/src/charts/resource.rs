@@ -9,8 +9,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::layout::{self, PercentScale};
 use super::{
-    check_size, draw_err, render_png, render_svg, ChartError, PlotLayout, PlotRect, RenderedChart,
-    RowSpan,
+    check_size, draw_err, render_png, render_svg, ChartError, ChartRow, PlotLayout, PlotRect,
+    RenderedChart,
 };
 use crate::metrics::ResourceMatrix;
 
@@ -109,7 +109,7 @@ impl Grid {
         let cols = layout::columns(&m.times, plot, opts.min_cell_px);
         let n = order.len();
         let mut group_starts = Vec::new();
-        let rows: Vec<RowSpan> = order
+        let rows: Vec<ChartRow> = order
             .iter()
             .enumerate()
             .map(|(k, &i)| {
@@ -118,7 +118,7 @@ impl Grid {
                     group_starts.push(k);
                 }
                 let (y0, y1) = layout::row_band(plot, k, n);
-                RowSpan {
+                ChartRow {
                     y0,
                     y1,
                     label: row.node.clone(),
@@ -156,6 +156,7 @@ impl Grid {
                 columns: cols.spans,
                 rows,
                 values,
+                lines: Vec::new(),
             },
             group_starts,
         })

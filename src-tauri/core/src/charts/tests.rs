@@ -114,6 +114,14 @@ fn latency_svg_has_merged_cells_legend_lines_and_text() {
     assert_eq!(layout.columns[3].end, 240);
     assert_eq!(layout.columns[0].x0, layout.plot.x);
     assert_eq!(layout.columns[3].x1, layout.plot.x + layout.plot.width);
+    // The lines' values per column: t=60 has 10 in (0, 0.1] → p50 = 0.05;
+    // t=180 has 5 in (0.1, 1] → p50 = 0.55; t=240 has none.
+    assert_eq!(layout.lines.len(), 3);
+    assert_eq!(layout.lines[0].name, "p50");
+    let p50 = &layout.lines[0].values;
+    assert!((p50[0].unwrap() - 0.05).abs() < 1e-12);
+    assert!((p50[2].unwrap() - 0.55).abs() < 1e-12);
+    assert_eq!(p50[3], None);
 }
 
 /// Axis ticks are 2-point polylines; the time axis line is one more.

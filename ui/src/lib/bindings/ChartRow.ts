@@ -5,4 +5,4 @@
  * bucket `(lower, upper]` in seconds (`upper` `null` for `+Inf`), or a
  * node of a cluster.
  */
-export type RowSpan = { y0: number, y1: number, label: string, lower: number | null, upper: number | null, cluster_id: string | null, node: string | null, };
+export type ChartRow = { y0: number, y1: number, label: string, lower: number | null, upper: number | null, cluster_id: string | null, node: string | null, };

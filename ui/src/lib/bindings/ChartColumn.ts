@@ -5,4 +5,4 @@
  * end]` in unix seconds (`steps` merged input steps; each input time is the
  * end of its step).
  */
-export type ColumnSpan = { x0: number, x1: number, start: number, end: number, steps: number, };
+export type ChartColumn = { x0: number, x1: number, start: number, end: number, steps: number, };
