@@ -8,6 +8,7 @@ pub mod charts;
 pub mod metrics;
 pub mod model;
 pub mod store;
+pub mod views;
 
 pub use model::{CacheInfo, ClusterSummary, FleetOverview, NodePoolSummary, Provider};
 pub use store::{Store, StoreError};

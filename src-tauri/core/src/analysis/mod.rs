@@ -3,5 +3,6 @@
 //! heatmap matrix from histogram bucket increases (BRIEF §9 A2).
 
 pub mod anomaly;
+pub mod health;
 pub mod nab;
 pub mod quantile;
