@@ -420,7 +420,7 @@ fn latency_agrees_with_prometheus_histogram_quantile() {
 }
 
 #[test]
-fn bad_ranges_and_files_are_usage_errors() {
+fn bad_ranges_and_files_are_usage_errors_and_no_prometheus_is_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let base = [
         "--prometheus",
@@ -467,6 +467,38 @@ fn bad_ranges_and_files_are_usage_errors() {
     let out = cloudops(dir.path(), &args);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains(".svg or FILE.png"));
+
+    // Nothing listens on the port: an error (1) that names the endpoint
+    // and says what to check.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let out = cloudops(
+        dir.path(),
+        &[
+            "latency",
+            "--json",
+            "--prometheus",
+            &closed,
+            "--metric",
+            METRIC,
+            "--step",
+            "5s",
+            "--start",
+            "0",
+            "--end",
+            "60",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = json(&out);
+    assert_eq!(err["error"]["kind"], "prometheus_unreachable", "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&closed[7..]),
+        "{err}"
+    );
+    assert!(!err["error"]["hint"].as_str().unwrap().is_empty());
 }
 
 fn unix_now() -> i64 {
