@@ -98,7 +98,8 @@ impl Grid {
                 .position(|c| *c == m.rows[i].cluster_id)
                 .unwrap_or(usize::MAX)
         });
-        let top = if opts.title.is_some() { 36 } else { 16 };
+        // Room for the legend's title above the colour bar.
+        let top = if opts.title.is_some() { 40 } else { 28 };
         let left = 12 + 7 * (NAME_CHARS as u32 + 2);
         let plot = PlotRect {
             x: left,
