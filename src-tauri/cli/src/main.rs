@@ -44,6 +44,13 @@ enum Command {
     },
     /// Run the anomaly detector on a `timestamp,value` CSV (NAB format).
     Anomalies(commands::anomalies::AnomaliesArgs),
+    /// Latency quantiles and the heatmap matrix from a Prometheus histogram.
+    Latency(commands::latency::LatencyArgs),
+    /// Render a heatmap to FILE.svg or FILE.png.
+    Heatmap {
+        #[command(subcommand)]
+        command: commands::heatmap::HeatmapCommand,
+    },
     /// Look after the local cache.
     Cache {
         #[command(subcommand)]
@@ -72,6 +79,8 @@ fn main() -> ExitCode {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
         Command::Accounts { command } => commands::accounts::run(&ctx, command),
         Command::Anomalies(args) => commands::anomalies::run(&ctx, args),
+        Command::Latency(args) => commands::latency::run(&ctx, args),
+        Command::Heatmap { command } => commands::heatmap::run(&ctx, command),
         Command::Cache { command } => commands::cache::run(&ctx, command),
         Command::Sandbox { command } => commands::sandbox::run(&ctx, command),
         Command::Bench { command } => commands::bench::run(&ctx, command),

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod charts;
 pub mod metrics;
 pub mod model;
 pub mod store;

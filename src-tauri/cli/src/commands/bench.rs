@@ -36,6 +36,9 @@ pub enum BenchCommand {
     /// The child `bench crash` kills: ingests numbered batches forever.
     #[command(hide = true)]
     CrashChild(super::bench_store::CrashChildArgs),
+    /// Latency heatmaps, 7 days x 20 services: quantiles + SVG render time
+    /// and SVG size (BRIEF §9 P5).
+    Heatmap(super::bench_heatmap::HeatmapBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +126,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Crash(args) => super::bench_store::crash(ctx, args),
         BenchCommand::HistogramRead(args) => super::bench_store::histogram_read(ctx, args),
         BenchCommand::CrashChild(args) => super::bench_store::crash_child(ctx, args),
+        BenchCommand::Heatmap(args) => super::bench_heatmap::bench(ctx, args),
     }
 }
 

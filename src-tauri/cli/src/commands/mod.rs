@@ -2,8 +2,12 @@ pub mod accounts;
 pub mod anomalies;
 pub mod bench;
 pub mod bench_store;
+mod bench_heatmap;
 pub mod cache;
 pub mod clusters;
+pub mod heatmap;
+pub mod latency;
+mod prometheus_fetch;
 pub mod sandbox;
 
 use std::path::PathBuf;

@@ -10,6 +10,7 @@ mod accounts;
 mod anomalies;
 mod cache;
 mod store_bench;
+mod latency;
 
 /// Every variable that configures a cloud: the tests decide them, never the
 /// developer's shell.

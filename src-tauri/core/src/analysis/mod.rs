@@ -1,6 +1,8 @@
 //! Analysis over metric series (BRIEF §5): anomaly detection and its
-//! evaluation on the NAB fixtures (BRIEF §9 A1).
+//! evaluation on the NAB fixtures (BRIEF §9 A1); latency quantiles and the
+//! heatmap matrix from histogram bucket increases (BRIEF §9 A2).
 
 pub mod anomaly;
 pub mod health;
 pub mod nab;
+pub mod quantile;
