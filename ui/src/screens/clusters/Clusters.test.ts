@@ -123,6 +123,11 @@ describe('Clusters screen', () => {
     await screen.findByTestId('cluster-detail');
     await user.click(screen.getByTestId('resource-memory'));
     expect(callsOf('cluster_detail').at(-1)!.resource).toBe('memory');
+    expect(screen.getByTestId('resource-memory')).toHaveAttribute('aria-checked', 'true');
+    // Keyboard: the radio group moves with the arrows.
+    await user.keyboard('{ArrowLeft}');
+    expect(callsOf('cluster_detail').at(-1)!.resource).toBe('cpu');
+    expect(document.activeElement).toBe(screen.getByTestId('resource-cpu'));
   });
 
   it('applies a custom UTC range', async () => {
