@@ -112,6 +112,20 @@ describe('Workloads screen', () => {
     expect(screen.getAllByTestId('workload-row')).toHaveLength(12);
   });
 
+  it('sends the cluster and namespace filters, starting again from the first page', async () => {
+    const user = userEvent.setup();
+    backend();
+    render(Workloads);
+    await screen.findByTestId('workloads-total');
+    await screen.findByRole('option', { name: 'payments (europe-west1)' });
+    await user.selectOptions(screen.getByTestId('workloads-cluster'), CLUSTERS[1].id);
+    await waitFor(() => expect(pageQueries()).toHaveLength(2));
+    expect(pageQueries()[1]).toEqual({ cluster: CLUSTERS[1].id, namespace: null, search: null, offset: 0, limit: PAGE_SIZE });
+    await user.type(screen.getByTestId('workloads-namespace'), 'ns-3');
+    await waitFor(() => expect(pageQueries()).toHaveLength(3));
+    expect(pageQueries()[2]).toEqual({ cluster: CLUSTERS[1].id, namespace: 'ns-3', search: null, offset: 0, limit: PAGE_SIZE });
+  });
+
   it('asks for live usage for the visible rows only, and shows "—" until it is known', async () => {
     backend();
     render(Workloads);
