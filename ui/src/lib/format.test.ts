@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteTime, formatBytes, isStale, plural, relativeAge } from './format';
+import { absoluteTime, formatBytes, formatCores, formatPct, formatRate, formatSeconds, isStale, plural, relativeAge } from './format';
 
 const NOW = 1_763_800_000;
 
@@ -56,5 +56,27 @@ describe('plural', () => {
     expect(plural(1, 'cluster')).toBe('1 cluster');
     expect(plural(0, 'cluster')).toBe('0 clusters');
     expect(plural(4, 'provider')).toBe('4 providers');
+  });
+});
+
+describe('metric formats', () => {
+  it('formats latency seconds as µs, ms or s', () => {
+    expect(formatSeconds(0.0005)).toBe('500 µs');
+    expect(formatSeconds(0.0213)).toBe('21.3 ms');
+    expect(formatSeconds(0.41)).toBe('410 ms');
+    expect(formatSeconds(1.25)).toBe('1.25 s');
+    expect(formatSeconds(null)).toBe('—');
+    expect(formatSeconds(NaN)).toBe('—');
+  });
+
+  it('formats percentages, rates and cores', () => {
+    expect(formatPct(4.25)).toBe('4.3%');
+    expect(formatPct(42.5)).toBe('43%');
+    expect(formatPct(null)).toBe('—');
+    expect(formatRate(12.5)).toBe('12.5');
+    expect(formatRate(1234.4)).toBe('1,234');
+    expect(formatCores(0.25)).toBe('250m');
+    expect(formatCores(1.5)).toBe('1.5');
+    expect(formatCores(null)).toBe('—');
   });
 });

@@ -43,3 +43,44 @@ export function formatBytes(bytes: number): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** Latency in seconds → "850 µs", "12.3 ms", "1.25 s"; null → "—". */
+export function formatSeconds(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '—';
+  if (s < 0.001) return `${Math.round(s * 1_000_000)} µs`;
+  if (s < 1) return `${trim(s * 1000)} ms`;
+  return `${trim(s)} s`;
+}
+
+/** A percentage with one decimal under 10 ("4.2%"), whole above ("42%"); null → "—". */
+export function formatPct(p: number | null): string {
+  if (p === null || !Number.isFinite(p)) return '—';
+  return Math.abs(p) < 10 ? `${p.toFixed(1)}%` : `${Math.round(p)}%`;
+}
+
+/** Requests per second, short: "0.25", "12.5", "1,234". */
+export function formatRate(r: number | null): string {
+  if (r === null || !Number.isFinite(r)) return '—';
+  return r < 100 ? trim(r) : Math.round(r).toLocaleString('en-US');
+}
+
+/** CPU cores the Kubernetes way: "250m" under one core, "1.25" above. */
+export function formatCores(c: number | null): string {
+  if (c === null || !Number.isFinite(c) || c < 0) return '—';
+  if (c < 1) return `${Math.round(c * 1000)}m`;
+  return trim(c);
+}
+
+/** Three significant digits at most, without trailing zeros. */
+function trim(v: number): string {
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return String(Number(v.toFixed(digits)));
+}
+
+/** "2026-11-22 14:02 → 14:07 UTC" (the date once when both ends share it). */
+export function spanUtc(start: number, end: number): string {
+  const a = absoluteTime(start).replace(/:\d\d UTC$/, '');
+  const b = absoluteTime(end).replace(/:\d\d UTC$/, '');
+  const sameDay = a.slice(0, 10) === b.slice(0, 10);
+  return `${a} → ${sameDay ? b.slice(11) : b} UTC`;
+}

@@ -6,12 +6,23 @@ import type { AccountInput } from './bindings/AccountInput';
 import type { AccountTestResult } from './bindings/AccountTestResult';
 import type { AccountView } from './bindings/AccountView';
 import type { AppInfo } from './bindings/AppInfo';
+import type { ChartRef } from './bindings/ChartRef';
+import type { ClusterDetail } from './bindings/ClusterDetail';
 import type { CommandError } from './bindings/CommandError';
 import type { DiscoveryFinished } from './bindings/DiscoveryFinished';
 import type { DiscoveryProgress } from './bindings/DiscoveryProgress';
+import type { ExportFormat } from './bindings/ExportFormat';
+import type { ExportResult } from './bindings/ExportResult';
 import type { FleetOverview } from './bindings/FleetOverview';
+import type { HeatmapView } from './bindings/HeatmapView';
 import type { Mode } from './bindings/Mode';
+import type { RangeRequest } from './bindings/RangeRequest';
+import type { ResourceKind } from './bindings/ResourceKind';
 import type { SourceError } from './bindings/SourceError';
+import type { WorkloadKey } from './bindings/WorkloadKey';
+import type { WorkloadPage } from './bindings/WorkloadPage';
+import type { WorkloadQuery } from './bindings/WorkloadQuery';
+import type { WorkloadUsage } from './bindings/WorkloadUsage';
 
 export type { AccountInput, AccountTestResult, AccountView, AppInfo, CommandError, DiscoveryFinished, DiscoveryProgress, FleetOverview, Mode, SourceError };
 
@@ -56,6 +67,31 @@ export function accountRemove(name: string): Promise<void> {
 /** Discovers with one account, without touching the cache: what it finds, or why it fails. */
 export function accountTest(name: string): Promise<AccountTestResult> {
   return call<AccountTestResult>('account_test', { name });
+}
+
+/** The Cluster screen for one cluster and range, read from the cache only (fast, works offline). */
+export function clusterDetail(clusterId: string, range: RangeRequest, resource: ResourceKind): Promise<ClusterDetail> {
+  return call<ClusterDetail>('cluster_detail', { clusterId, range, resource });
+}
+
+/** One service's latency heatmap (time × bucket) with its p50/p95/p99 lines. */
+export function latencyHeatmap(clusterId: string, service: string, range: RangeRequest): Promise<HeatmapView> {
+  return call<HeatmapView>('latency_heatmap', { clusterId, service, range });
+}
+
+/** One page of the cross-cluster Workloads table, plus the filtered total. */
+export function workloadsPage(query: WorkloadQuery): Promise<WorkloadPage> {
+  return call<WorkloadPage>('workloads_page', { query });
+}
+
+/** Latest CPU/memory for the given workloads (the UI asks only for the visible rows). */
+export function workloadsUsage(keys: WorkloadKey[]): Promise<WorkloadUsage[]> {
+  return call<WorkloadUsage[]>('workloads_usage', { keys });
+}
+
+/** Writes a chart to the user's Downloads folder; resolves with the path written. */
+export function chartExport(chart: ChartRef, format: ExportFormat): Promise<ExportResult> {
+  return call<ExportResult>('chart_export', { chart, format });
 }
 
 /** Window event the Accounts section fires after a save or a removal (the mode may have changed). */

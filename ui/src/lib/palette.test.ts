@@ -118,3 +118,27 @@ describe(': aliases (k9s style)', () => {
     expect(titles(':pods')).toEqual([]);
   });
 });
+
+describe('open cluster commands', () => {
+  const withClusters = buildCommands({
+    clusters: [
+      { id: 'aws/prod/eu-west-1/checkout', name: 'checkout', provider: 'aws', account: 'prod', region: 'eu-west-1' },
+      { id: 'gcp/shop/europe-west1/payments', name: 'payments', provider: 'gcp', account: 'shop', region: 'europe-west1' },
+    ],
+  });
+
+  it('offers one "Open cluster" command per cluster, after the screens', () => {
+    const open = withClusters.filter((c) => c.action.type === 'open-cluster');
+    expect(open.map((c) => [c.title, c.hint])).toEqual([
+      ['Open cluster checkout', 'EKS · eu-west-1'],
+      ['Open cluster payments', 'GKE · europe-west1'],
+    ]);
+    expect(open[1].action).toEqual({ type: 'open-cluster', clusterId: 'gcp/shop/europe-west1/payments' });
+  });
+
+  it('finds a cluster by name or provider badge, but not through `:` aliases', () => {
+    expect(matchCommands('payments', withClusters)[0].title).toBe('Open cluster payments');
+    expect(matchCommands('open gke', withClusters)[0].title).toBe('Open cluster payments');
+    expect(matchCommands(':payments', withClusters)).toEqual([]);
+  });
+});

@@ -1,11 +1,22 @@
 // Command palette logic: the command list, fuzzy-ish ranking and k9s-style `:` aliases.
+import { providerLabel } from './providers';
 import { SCREENS, type ScreenId } from './screens';
 
 export type PaletteAction =
   | { type: 'navigate'; screen: ScreenId }
   | { type: 'reload-fleet' }
   | { type: 'refresh-fleet' }
-  | { type: 'focus-filter' };
+  | { type: 'focus-filter' }
+  | { type: 'open-cluster'; clusterId: string };
+
+/** What the palette needs to offer "Open cluster …" (a subset of ClusterSummary). */
+export interface PaletteCluster {
+  id: string;
+  name: string;
+  provider: string;
+  account: string;
+  region: string;
+}
 
 export interface PaletteCommand {
   id: string;
@@ -28,7 +39,9 @@ const SCREEN_KEYWORDS: Record<ScreenId, string[]> = {
   settings: ['preferences', 'about', 'version', 'cache', 'data dir'],
 };
 
-export function buildCommands(opts: { hasFilter?: boolean; canRefresh?: boolean } = {}): PaletteCommand[] {
+export function buildCommands(
+  opts: { hasFilter?: boolean; canRefresh?: boolean; clusters?: readonly PaletteCluster[] } = {},
+): PaletteCommand[] {
   const commands: PaletteCommand[] = SCREENS.map((s) => ({
     id: `go:${s.id}`,
     title: `Go to ${s.title}`,
@@ -62,6 +75,16 @@ export function buildCommands(opts: { hasFilter?: boolean; canRefresh?: boolean 
       hint: '/',
       keywords: ['search', 'find'],
       action: { type: 'focus-filter' },
+    });
+  }
+  // After the screens and actions, so "cl" still ranks "Go to Clusters" first on ties.
+  for (const c of opts.clusters ?? []) {
+    commands.push({
+      id: `cluster:${c.id}`,
+      title: `Open cluster ${c.name}`,
+      hint: `${providerLabel(c.provider)} · ${c.region}`,
+      keywords: [c.provider, providerLabel(c.provider), c.account, c.region, c.id],
+      action: { type: 'open-cluster', clusterId: c.id },
     });
   }
   return commands;

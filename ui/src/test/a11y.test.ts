@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import axe from 'axe-core';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { emit, resetEvents } from './events';
-import { APP_INFO, NOW, SOURCE_ERRORS, cluster, discoveryStatus, overview } from './fixtures';
+import { APP_INFO, NOW, SOURCE_ERRORS, cluster, clusterDetail, discoveryStatus, latencyView, overview } from './fixtures';
 
 const core = vi.hoisted(() => ({ invoke: vi.fn(), isTauri: () => true }));
 vi.mock('@tauri-apps/api/core', () => core);
@@ -93,6 +93,54 @@ describe('axe', () => {
     core.invoke.mockResolvedValue(APP_INFO);
     render(App);
     await screen.findByTestId('settings-version');
+    expect(await violations()).toEqual([]);
+  });
+
+  it('finds no violations on the Clusters screen with both heatmaps, a tooltip and a stale age', async () => {
+    const user = userEvent.setup();
+    history.replaceState(null, '', '#/clusters');
+    core.invoke.mockImplementation(async (cmd: string) => {
+      if (cmd === 'app_info') return APP_INFO;
+      if (cmd === 'fleet_overview') return overview();
+      if (cmd === 'cluster_detail')
+        return clusterDetail({ age: { collected_at: NOW - 7200, interval_secs: 60, stale: true, reason: 'offline' } });
+      if (cmd === 'latency_heatmap') return latencyView();
+      throw { kind: 'not_found', message: cmd, hint: '' };
+    });
+    render(App);
+    await screen.findByTestId('cluster-detail');
+    await user.click(screen.getByTestId('service-row-checkout-api'));
+    await screen.findByTestId('latency-heatmap');
+    screen.getByTestId('latency-heatmap-chart').focus();
+    await user.keyboard('{ArrowRight}');
+    await user.click(screen.getByTestId('range-custom'));
+    expect(await violations()).toEqual([]);
+  });
+
+  it('finds no violations on the Workloads screen', async () => {
+    history.replaceState(null, '', '#/workloads');
+    core.invoke.mockImplementation(async (cmd: string, args: { query?: { offset: number } }) => {
+      if (cmd === 'app_info') return APP_INFO;
+      if (cmd === 'fleet_overview') return overview();
+      if (cmd === 'workloads_page')
+        return {
+          rows: Array.from({ length: 50 }, (_, i) => ({
+            cluster: cluster().id,
+            namespace: 'shop',
+            name: `web-${(args.query?.offset ?? 0) + i}`,
+            kind: 'Deployment',
+            replicas: 2,
+            ready: 2,
+            collected_at: NOW - 60,
+          })),
+          total: 50,
+          age: { collected_at: NOW - 60, interval_secs: 60, stale: false, reason: null },
+        };
+      if (cmd === 'workloads_usage') return [];
+      throw { kind: 'not_found', message: cmd, hint: '' };
+    });
+    render(App);
+    await screen.findByTestId('workloads-total');
     expect(await violations()).toEqual([]);
   });
 });

@@ -1,4 +1,6 @@
+import type { ClusterDetail } from '../lib/bindings/ClusterDetail';
 import type { ClusterSummary } from '../lib/bindings/ClusterSummary';
+import type { HeatmapView } from '../lib/bindings/HeatmapView';
 import type { FleetOverview } from '../lib/bindings/FleetOverview';
 import type { AppInfo } from '../lib/bindings/AppInfo';
 import type { DiscoveryStatus } from '../lib/bindings/DiscoveryStatus';
@@ -107,3 +109,62 @@ export const APP_INFO: AppInfo = {
   cache: overview().cache,
   mode: 'live',
 };
+
+/** A small heatmap: 4 columns of 60 s over a 400 × 200 plot at (50, 20), 2 rows. */
+export function heatmapView(over: Partial<HeatmapView> = {}): HeatmapView {
+  return {
+    svg: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 500 260" data-testid="heatmap-svg"><rect x="50" y="20" width="400" height="200"/></svg>',
+    width: 500,
+    height: 260,
+    plot: { x: 50, y: 20, width: 400, height: 200 },
+    columns: [0, 1, 2, 3].map((i) => ({ start: NOW - 240 + i * 60, end: NOW - 180 + i * 60 })),
+    rows: ['node-a', 'node-b'],
+    values: [
+      [10, 20],
+      [30, null],
+      [50, 60],
+      [70, 80],
+    ],
+    value_unit: '% of allocatable',
+    lines: [],
+    ...over,
+  };
+}
+
+export function latencyView(): HeatmapView {
+  return heatmapView({
+    rows: ['≤ 1 s', '≤ 100 ms'],
+    value_unit: 'requests',
+    values: [
+      [1, 40],
+      [2, 38],
+      [0, 41],
+      [5, 30],
+    ],
+    lines: [
+      { name: 'p50', q: 0.5, values: [0.021, 0.022, 0.02, 0.03] },
+      { name: 'p95', q: 0.95, values: [0.08, 0.09, 0.07, 0.2] },
+      { name: 'p99', q: 0.99, values: [0.2, 0.4, 0.09, 0.9] },
+    ],
+  });
+}
+
+export function clusterDetail(over: Partial<ClusterDetail> = {}): ClusterDetail {
+  return {
+    cluster: cluster(),
+    range: { start: NOW - 3600, end: NOW, step: 60 },
+    age: { collected_at: NOW - 120, interval_secs: 60, stale: false, reason: null },
+    nodes: [
+      { name: 'ip-10-0-1-12', pool: 'general', ready: true, cpu_pct: 42.5, memory_pct: 71, disk_pct: 93.2 },
+      { name: 'ip-10-0-1-13', pool: 'spot', ready: false, cpu_pct: null, memory_pct: 5.25, disk_pct: 10 },
+    ],
+    resource: 'cpu',
+    resource_heatmap: heatmapView(),
+    services: [
+      { service: 'checkout-api', requests_per_sec: 12.5, error_pct: 0.4, p50: 0.021, p95: 0.09, p99: 0.41 },
+      { service: 'payments', requests_per_sec: 3, error_pct: 12, p50: 0.0005, p95: 1.2, p99: 2.5 },
+    ],
+    services_note: null,
+    ...over,
+  };
+}
