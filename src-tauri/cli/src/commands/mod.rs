@@ -1,8 +1,8 @@
 pub mod accounts;
 pub mod anomalies;
 pub mod bench;
-pub mod bench_store;
 mod bench_heatmap;
+pub mod bench_store;
 pub mod cache;
 pub mod clusters;
 pub mod heatmap;

@@ -9,8 +9,8 @@ use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
 mod accounts;
 mod anomalies;
 mod cache;
-mod store_bench;
 mod latency;
+mod store_bench;
 
 /// Every variable that configures a cloud: the tests decide them, never the
 /// developer's shell.

@@ -252,3 +252,14 @@ pub struct ExportResult {
     #[ts(type = "number")]
     pub bytes: u64,
 }
+
+mod build;
+mod export;
+mod range;
+
+pub use build::{cluster_detail, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS};
+pub use export::export_chart;
+pub use range::{resolve_range, PRESETS};
+
+#[cfg(test)]
+mod tests;
