@@ -31,7 +31,10 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::accounts::accounts_list,
             commands::accounts::account_save,
             commands::accounts::account_remove,
-            commands::accounts::account_test
+            commands::accounts::account_test,
+            commands::cluster::cluster_detail,
+            commands::cluster::latency_heatmap,
+            commands::cluster::chart_export
         ])
 }
 

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use cloudops_cloud::secrets::{Secrets, SecretsError};
 
-use cloudops_core::{Store, StoreError};
+use cloudops_core::Store;
 use tokio::sync::Notify;
 
 use crate::{commands::CommandError, fleet::Mode};
@@ -116,10 +116,11 @@ impl AppState {
     }
 
     /// Runs `f` against the store on a blocking thread.
-    pub async fn with_store<T, F>(&self, f: F) -> Result<T, CommandError>
+    pub async fn with_store<T, E, F>(&self, f: F) -> Result<T, CommandError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+        E: Into<CommandError>,
+        F: FnOnce(&mut Store) -> Result<T, E> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
         let data_dir = self.data_dir();
@@ -134,7 +135,7 @@ impl AppState {
                 *guard = Some((data_dir.clone(), Store::open_in(&data_dir)?));
             }
             match guard.as_mut() {
-                Some((_, store)) => f(store).map_err(CommandError::from),
+                Some((_, store)) => f(store).map_err(Into::into),
                 None => Err(CommandError::internal("the cache was not opened")),
             }
         })

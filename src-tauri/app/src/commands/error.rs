@@ -1,3 +1,4 @@
+use cloudops_core::views::ViewError;
 use cloudops_core::StoreError;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -22,7 +23,28 @@ impl From<StoreError> for CommandError {
     }
 }
 
+impl From<ViewError> for CommandError {
+    fn from(e: ViewError) -> Self {
+        CommandError {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
 impl CommandError {
+    /// An IPC argument that fails validation: the webview sent something
+    /// the backend refuses to act on.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CommandError {
+            kind: "invalid_argument".into(),
+            message: message.into(),
+            hint: "Reload the screen; if it happens again, copy the diagnostics into a bug report."
+                .into(),
+        }
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         CommandError {
             kind: "internal".into(),

@@ -9,4 +9,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "account_save",
     "account_remove",
     "account_test",
+    "cluster_detail",
+    "latency_heatmap",
+    "chart_export",
 ];
