@@ -5,9 +5,15 @@
 //! a damaged one or one from a newer build is reported with its path and
 //! what to do, and left untouched.
 
+mod cluster_state;
 mod clusters;
 pub mod migrations;
 
+pub use cluster_state::{
+    ClusterState, CollectionRecord, CollectorFreshness, EventState, HpaMetricState, HpaSummary,
+    NodeConditionState, NodeState, ReplicaSetState, WorkloadPage, WorkloadQuery, WorkloadRow,
+    WorkloadState, DEFAULT_WORKLOAD_PAGE, MAX_WORKLOAD_PAGE,
+};
 pub use clusters::{AppliedDiscovery, CompleteScope, DiscoveredRow, DiscoveryRun};
 
 use std::path::{Path, PathBuf};
@@ -325,3 +331,6 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod cluster_state_tests;
