@@ -15,6 +15,7 @@ pub mod access;
 pub mod accounts;
 pub mod ambient;
 pub mod azure_credential;
+pub mod collect;
 pub mod discovery;
 pub mod doctl;
 pub mod error;
