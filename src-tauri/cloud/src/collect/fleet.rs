@@ -1,4 +1,4 @@
-//! A collection pass over the fleet: each cluster with an API endpoint is
+//! A collection pass over the fleet: each discovered cluster is
 //! connected through its own provider (fresh endpoint, CA and token) and
 //! collected, a bounded number at a time. A cluster that cannot be
 //! connected is a `connect` problem in its own result.
@@ -22,15 +22,15 @@ pub struct FleetTarget {
     pub provider: Arc<dyn Provider>,
 }
 
-/// The discovered clusters that have an API endpoint, each with the
-/// provider (same kind and account) that found it.
+/// The discovered clusters, each with the provider (same kind and account)
+/// that found it. A cluster without an endpoint in its listing is still a
+/// target: AKS lists no API address, `connect` asks for it.
 pub fn targets(
     providers: &[Arc<dyn Provider>],
     clusters: &[DiscoveredCluster],
 ) -> Vec<FleetTarget> {
     clusters
         .iter()
-        .filter(|c| c.endpoint.is_some())
         .filter_map(|c| {
             let provider = providers
                 .iter()
