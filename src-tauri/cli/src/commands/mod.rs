@@ -3,7 +3,9 @@ pub mod anomalies;
 pub mod bench;
 pub mod cache;
 pub mod clusters;
+pub mod refresh;
 pub mod sandbox;
+pub mod workloads;
 
 use std::path::PathBuf;
 

@@ -8,6 +8,7 @@ use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
 
 mod accounts;
 mod anomalies;
+mod refresh;
 
 /// Every variable that configures a cloud: the tests decide them, never the
 /// developer's shell.
