@@ -7,6 +7,7 @@ pub mod audit;
 pub mod metrics;
 pub mod model;
 pub mod store;
+pub mod views;
 
 pub use model::{CacheInfo, ClusterSummary, FleetOverview, NodePoolSummary, Provider};
 pub use store::{Store, StoreError};

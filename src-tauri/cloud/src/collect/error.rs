@@ -6,6 +6,7 @@
 
 use cloudops_core::model::Provider as ProviderKind;
 
+use super::prometheus::PromError;
 use crate::{access::AccessError, ProviderError};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +26,9 @@ pub enum CollectError {
     /// The whole collector ran past its deadline.
     #[error("{what} did not finish within {after_secs} s")]
     Deadline { what: String, after_secs: u64 },
-    /// The Prometheus query failed (the message is the client's).
-    #[error("Prometheus at {location}: {message}")]
-    Prometheus { location: String, message: String },
+    /// A Prometheus query failed.
+    #[error(transparent)]
+    Prometheus(#[from] PromError),
     /// The cluster is known but has no API endpoint to collect from.
     #[error("the cluster has no Kubernetes API endpoint")]
     NoEndpoint,
@@ -40,7 +41,7 @@ impl CollectError {
             CollectError::Access(_) => "cluster_access",
             CollectError::Call { source, .. } => source.kind(),
             CollectError::Deadline { .. } => "timeout",
-            CollectError::Prometheus { .. } => "prometheus",
+            CollectError::Prometheus(e) => e.kind(),
             CollectError::NoEndpoint => "no_endpoint",
         }
     }
@@ -54,10 +55,7 @@ impl CollectError {
             CollectError::Deadline { .. } => "The cluster answered too slowly; the next refresh \
                  retries, and its last data is kept meanwhile."
                 .into(),
-            CollectError::Prometheus { .. } => "Check the Prometheus location in Settings → \
-                 Metrics (URL, or namespace/service/port), or that the service answers through \
-                 the API server's service proxy."
-                .into(),
+            CollectError::Prometheus(e) => e.hint(),
             CollectError::NoEndpoint => "The cloud reports no API endpoint yet (a cluster being \
                  created?); the next refresh tries again."
                 .into(),

@@ -21,6 +21,8 @@ pub mod fleet;
 pub mod kubelet;
 pub mod locate;
 pub mod metrics_api;
+pub mod prometheus;
+pub mod red;
 pub mod workloads;
 
 use std::{collections::BTreeMap, future::Future, time::Duration};
@@ -454,34 +456,52 @@ pub async fn collect_cluster(
     out
 }
 
-/// What the RED collector found (its own module lands with the Prometheus
-/// client).
-pub struct RedOutcome {
-    pub samples: Vec<cloudops_core::metrics::Sample>,
-    pub location: Option<PrometheusLocation>,
-    pub note: Option<String>,
-}
-
 async fn red_pass(
     kube: &Kube<'_>,
     cluster_id: &str,
     settings: &CollectSettings,
     now: i64,
-) -> Result<RedOutcome, CollectError> {
+) -> Result<red::RedOutcome, CollectError> {
     let Some(location) = locate::locate(kube, cluster_id, &settings.prometheus).await? else {
-        return Ok(RedOutcome {
+        return Ok(red::RedOutcome {
             samples: Vec::new(),
             location: None,
             note: Some(
-                "no Prometheus found in the cluster: no request, error or latency data; set its \
-                 location in Settings → Metrics if it runs elsewhere"
+                "no Prometheus found in the cluster: no request, error or latency data (health \
+                 falls back to node pressure); set its location in Settings → Metrics if it \
+                 runs elsewhere"
                     .into(),
             ),
         });
     };
-    let _ = now;
-    Ok(RedOutcome {
-        samples: Vec::new(),
+    let client = match &location {
+        PrometheusLocation::Url { url } => {
+            prometheus::PrometheusClient::url(url, reqwest::Client::new())?
+        }
+        PrometheusLocation::Service {
+            namespace,
+            service,
+            port,
+        } => prometheus::PrometheusClient::service_proxy(
+            kube.client.clone(),
+            namespace,
+            service,
+            port,
+        ),
+    }
+    .with_timeout(settings.call.timeout)
+    .with_retries(settings.call.retries);
+    let samples = red::collect(
+        &client,
+        cluster_id,
+        &settings.red,
+        settings.red_window,
+        settings.red_step_secs,
+        now,
+    )
+    .await?;
+    Ok(red::RedOutcome {
+        samples,
         location: Some(location),
         note: None,
     })

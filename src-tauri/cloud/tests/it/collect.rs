@@ -67,6 +67,9 @@ async fn every_sandbox_cluster_yields_nodes_pods_disk_workloads_and_a_prometheus
             names::NODE_DISK_CAPACITY_BYTES,
             names::POD_CPU_CORES,
             names::POD_MEMORY_BYTES,
+            names::SERVICE_REQUESTS_INCREASE,
+            names::SERVICE_ERRORS_INCREASE,
+            names::SERVICE_LATENCY_BUCKET_INCREASE,
         ] {
             assert!(
                 metrics.contains(want),
@@ -112,6 +115,41 @@ async fn every_sandbox_cluster_yields_nodes_pods_disk_workloads_and_a_prometheus
             c.cluster_id
         );
         assert!(c.state.events.is_some());
+        // RED: ten one-minute steps per service, buckets cumulative in `le`
+        // and the +Inf bucket equal to the requests of the step.
+        let requests: Vec<_> = c
+            .batch
+            .samples
+            .iter()
+            .filter(|s| s.series.metric == names::SERVICE_REQUESTS_INCREASE)
+            .collect();
+        let services: BTreeSet<&str> = requests
+            .iter()
+            .map(|s| s.series.labels["service"].as_str())
+            .collect();
+        assert!(!services.is_empty());
+        assert_eq!(requests.len(), services.len() * 11, "{}", c.cluster_id);
+        let r = requests[requests.len() / 2];
+        let bucket = |le: &str| {
+            c.batch
+                .samples
+                .iter()
+                .find(|s| {
+                    s.series.metric == names::SERVICE_LATENCY_BUCKET_INCREASE
+                        && s.series.labels["service"] == r.series.labels["service"]
+                        && s.series.labels["le"] == le
+                        && s.ts == r.ts
+                })
+                .map(|s| s.value)
+                .unwrap_or_else(|| panic!("no le={le} bucket"))
+        };
+        assert!(bucket("0.1") <= bucket("1") && bucket("1") <= bucket("+Inf"));
+        assert!(
+            (bucket("+Inf") - r.value).abs() <= r.value * 1e-9 + 1e-9,
+            "{} vs {}",
+            bucket("+Inf"),
+            r.value
+        );
         locations.insert(
             c.prometheus
                 .clone()

@@ -23,4 +23,5 @@ mod gke_partial;
 mod gke_provider;
 mod kubeconfig_provider;
 mod moto;
+mod prometheus_client;
 mod support;

@@ -1,0 +1,254 @@
+//! What the Cluster and Workloads screens (and the CLI's `--json`) receive:
+//! plain DTOs built from the cache, with charts already rendered to SVG in
+//! Rust (BRIEF §2: the webview is a view). The TypeScript side gets these
+//! through ts-rs (`ui/src/lib/bindings/`).
+//!
+//! Times are unix seconds, like everything in the cache.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::model::ClusterSummary;
+
+/// How old a view's data is, and why it may be stale (BRIEF §11
+/// freshness: older than three collection intervals is stale).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DataAge {
+    /// When the newest data shown was collected; `None`: never collected.
+    #[ts(type = "number | null")]
+    pub collected_at: Option<i64>,
+    /// The collection interval the staleness is judged against.
+    #[ts(type = "number")]
+    pub interval_secs: i64,
+    pub stale: bool,
+    /// Why the data is old: "offline", "cluster unreachable: …", "circuit
+    /// open", "never collected". `None` when it is fresh.
+    pub reason: Option<String>,
+}
+
+/// A time range asked for by the user: a preset (`1h`, `24h`, `7d`,
+/// `30d`) ending now, or explicit bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum RangeRequest {
+    Preset {
+        preset: String,
+    },
+    Custom {
+        #[ts(type = "number")]
+        start: i64,
+        #[ts(type = "number")]
+        end: i64,
+    },
+}
+
+/// The range a view was built for, with the step its data was aligned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ResolvedRange {
+    #[ts(type = "number")]
+    pub start: i64,
+    #[ts(type = "number")]
+    pub end: i64,
+    #[ts(type = "number")]
+    pub step: i64,
+}
+
+/// A rendered heatmap, plus what the UI needs for the hover tooltip and
+/// click/drag-to-zoom: where the plot area sits in the SVG's coordinates,
+/// the time span of each drawn column, the label of each row (top to
+/// bottom) and the value of each cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct HeatmapView {
+    pub svg: String,
+    /// The SVG's own size (its viewBox).
+    pub width: u32,
+    pub height: u32,
+    pub plot: PlotArea,
+    pub columns: Vec<ColumnSpan>,
+    /// Top to bottom, as drawn.
+    pub rows: Vec<String>,
+    /// `values[column][row]`; `None` where there is no data.
+    pub values: Vec<Vec<Option<f64>>>,
+    /// What a cell's value is: "requests" (latency: count per bucket) or
+    /// "% of allocatable" (resource).
+    pub value_unit: String,
+    /// Latency only: the quantile lines drawn over the cells, one value per
+    /// column (`None`: no requests in that column).
+    pub lines: Vec<QuantileLine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PlotArea {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ColumnSpan {
+    #[ts(type = "number")]
+    pub start: i64,
+    #[ts(type = "number")]
+    pub end: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QuantileLine {
+    /// "p50", "p95", "p99".
+    pub name: String,
+    pub q: f64,
+    /// Seconds, one per column.
+    pub values: Vec<Option<f64>>,
+}
+
+/// One node of the Cluster screen's nodes table: the latest values in the
+/// range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct NodeRow {
+    pub name: String,
+    pub pool: Option<String>,
+    pub ready: Option<bool>,
+    pub cpu_pct: Option<f64>,
+    pub memory_pct: Option<f64>,
+    pub disk_pct: Option<f64>,
+}
+
+/// One service of the Cluster screen's services table (RED over the range).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ServiceRow {
+    pub service: String,
+    pub requests_per_sec: Option<f64>,
+    pub error_pct: Option<f64>,
+    /// Seconds.
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// Which resource the node × time heatmap shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ResourceKind {
+    Cpu,
+    Memory,
+}
+
+/// The Cluster screen, built from the cache only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClusterDetail {
+    pub cluster: ClusterSummary,
+    pub range: ResolvedRange,
+    pub age: DataAge,
+    pub nodes: Vec<NodeRow>,
+    pub resource: ResourceKind,
+    /// `None` when there are no node samples in the range.
+    pub resource_heatmap: Option<HeatmapView>,
+    pub services: Vec<ServiceRow>,
+    /// Why there are no services (no Prometheus found, not configured…),
+    /// when there are none.
+    pub services_note: Option<String>,
+}
+
+/// One workload of the cross-cluster Workloads table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WorkloadRow {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+    pub kind: String,
+    pub replicas: Option<u32>,
+    pub ready: Option<u32>,
+    #[ts(type = "number")]
+    pub collected_at: i64,
+}
+
+/// What the Workloads screen asks for: a page of the filtered table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WorkloadQuery {
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+    /// Substring of the name, namespace, cluster or a label (`key=value`).
+    pub search: Option<String>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WorkloadPage {
+    pub rows: Vec<WorkloadRow>,
+    /// Rows matching the filter, over all pages.
+    pub total: u32,
+    pub age: DataAge,
+}
+
+/// A workload the UI wants live numbers for (only the visible rows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WorkloadKey {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Latest CPU (cores) and memory (bytes) summed over a workload's pods.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct WorkloadUsage {
+    pub key: WorkloadKey,
+    pub cpu_cores: Option<f64>,
+    pub memory_bytes: Option<f64>,
+    #[ts(type = "number | null")]
+    pub sampled_at: Option<i64>,
+}
+
+/// What to export from a chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ExportFormat {
+    Svg,
+    Png,
+    Csv,
+}
+
+/// Which chart to export; rebuilt from the cache at export time, so the
+/// file matches what the screen shows for the same range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum ChartRef {
+    Latency {
+        cluster_id: String,
+        service: String,
+        range: RangeRequest,
+    },
+    Resource {
+        cluster_id: String,
+        resource: ResourceKind,
+        range: RangeRequest,
+    },
+}
+
+/// Where an export was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ExportResult {
+    pub path: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
