@@ -391,9 +391,9 @@ pub async fn collect_cluster(
         metrics_api::nodes(&kube, cluster_id, now, settings.page_size),
     )
     .await;
-    let node_names: Vec<String> = match &nodes {
-        Ok(n) => n.states.iter().map(|s| s.name.clone()).collect(),
-        Err(_) => Vec::new(),
+    let node_names: Option<Vec<String>> = match &nodes {
+        Ok(n) => Some(n.states.iter().map(|s| s.name.clone()).collect()),
+        Err(_) => None,
     };
     if let Some(n) = out.outcome("nodes", nodes) {
         out.batch.samples.extend(n.samples);
@@ -405,17 +405,16 @@ pub async fn collect_cluster(
         deadline,
         metrics_api::usage(&kube, cluster_id, now),
     );
-    let disk = within(
-        "kubelet",
-        deadline,
-        kubelet::disk(
-            &kube,
-            cluster_id,
-            &node_names,
-            now,
-            settings.kubelet_concurrency,
-        ),
-    );
+    let disk = within("kubelet", deadline, async {
+        match &node_names {
+            Some(nodes) => {
+                kubelet::disk(&kube, cluster_id, nodes, now, settings.kubelet_concurrency)
+                    .await
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
+    });
     let workloads = within(
         "workloads",
         deadline,
@@ -433,7 +432,29 @@ pub async fn collect_cluster(
     };
     // Nodes known but no summary at all is the kubelet collector failing;
     // some nodes failing is reported with the rest collected.
-    if let Some(d) = out.outcome("kubelet", disk) {
+    // Without the node list there is nothing to ask the kubelets: that is
+    // the kubelet collector failing too, with the nodes' reason.
+    let disk = match disk {
+        Ok(None) => {
+            let mut p = out
+                .outcomes
+                .get("nodes")
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| Problem {
+                    collector: String::new(),
+                    kind: "skipped".into(),
+                    message: String::new(),
+                    hint: String::new(),
+                });
+            p.message = format!("not run, the node list is unavailable: {}", p.message);
+            p.collector = "kubelet".into();
+            out.outcomes.insert("kubelet".into(), Some(p));
+            None
+        }
+        other => out.outcome("kubelet", other).flatten(),
+    };
+    if let Some(d) = disk {
         if !d.failed.is_empty() {
             let e = d.failed_error();
             out.outcomes
