@@ -37,6 +37,11 @@ struct Cli {
 enum Command {
     /// List clusters: discover them live, or read the cache with --offline.
     Clusters(commands::clusters::ClustersArgs),
+    /// Discover, then collect every cluster (usage, disk, workloads, events,
+    /// RED) into the cache; --once for one pass.
+    Refresh(commands::refresh::RefreshArgs),
+    /// List workloads (deployments) of the fleet, with their usage.
+    Workloads(commands::workloads::WorkloadsArgs),
     /// Register, list, remove and test cloud accounts (secrets go to the OS keyring).
     Accounts {
         #[command(subcommand)]
@@ -77,6 +82,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
+        Command::Refresh(args) => commands::refresh::run(&ctx, args),
+        Command::Workloads(args) => commands::workloads::run(&ctx, args),
         Command::Accounts { command } => commands::accounts::run(&ctx, command),
         Command::Anomalies(args) => commands::anomalies::run(&ctx, args),
         Command::Latency(args) => commands::latency::run(&ctx, args),

@@ -72,13 +72,16 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/{cluster}/api/v1/query", get(instant).post(instant))
         .route("/{cluster}/api/v1/query_range", get(range).post(range))
-        .fallback(|| async {
-            error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such Prometheus API path".into(),
-            )
-        })
+        .fallback(|| async { not_found_path() })
+}
+
+/// Prometheus' answer to a path it does not serve.
+pub(crate) fn not_found_path() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such Prometheus API path".into(),
+    )
 }
 
 fn error(status: StatusCode, kind: &str, message: String) -> Response {
@@ -118,22 +121,46 @@ async fn serve(
     req: Request,
     is_range: bool,
 ) -> Result<Response, Response> {
-    let not_found = |id: &str| {
-        error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no sandbox cluster with id {id:?}"),
-        )
-    };
     let Ok(Path(cluster_id)) = path else {
-        return Err(not_found(""));
+        return Err(cluster_not_found(""));
     };
+    Ok(serve_cluster(app, &cluster_id, req, is_range).await)
+}
+
+fn cluster_not_found(id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no sandbox cluster with id {id:?}"),
+    )
+}
+
+/// One query (`is_range`: `query_range`) against a cluster's Prometheus;
+/// also what the API server's service proxy forwards to (kube/mod.rs).
+pub(crate) async fn serve_cluster(
+    app: AppState,
+    cluster_id: &str,
+    req: Request,
+    is_range: bool,
+) -> Response {
+    evaluate(app, cluster_id, req, is_range)
+        .await
+        .unwrap_or_else(|resp| resp)
+}
+
+async fn evaluate(
+    app: AppState,
+    cluster_id: &str,
+    req: Request,
+    is_range: bool,
+) -> Result<Response, Response> {
+    let not_found = cluster_not_found;
     let cluster = app
         .world
         .read()
-        .cluster(&cluster_id)
+        .cluster(cluster_id)
         .cloned()
-        .ok_or_else(|| not_found(&cluster_id))?;
+        .ok_or_else(|| not_found(cluster_id))?;
     authorize(&cluster, req.headers()).map_err(|_| {
         error(
             StatusCode::UNAUTHORIZED,
@@ -153,8 +180,8 @@ async fn serve(
     })?;
     let ck = app
         .world
-        .kube_cluster(&cluster_id)
-        .ok_or_else(|| not_found(&cluster_id))?;
+        .kube_cluster(cluster_id)
+        .ok_or_else(|| not_found(cluster_id))?;
     let model = Model::of(&ck);
     if is_range {
         let start = time_param(&params, "start")?;

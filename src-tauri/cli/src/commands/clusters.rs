@@ -115,7 +115,7 @@ fn print_table(clusters: &[ClusterSummary]) {
     }
 }
 
-fn open_store(ctx: &Context, sandbox: bool) -> Result<cloudops_core::Store, Failure> {
+pub(crate) fn open_store(ctx: &Context, sandbox: bool) -> Result<cloudops_core::Store, Failure> {
     if !sandbox {
         return ctx.open_store();
     }
@@ -218,7 +218,7 @@ fn discover(ctx: &Context, args: ClustersArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn print_progress(p: &Progress) {
+pub(crate) fn print_progress(p: &Progress) {
     let mut err = std::io::stderr().lock();
     let _ = match p {
         Progress::Planned {

@@ -8,7 +8,9 @@ pub mod clusters;
 pub mod heatmap;
 pub mod latency;
 mod prometheus_fetch;
+pub mod refresh;
 pub mod sandbox;
+pub mod workloads;
 
 use std::path::PathBuf;
 

@@ -11,6 +11,7 @@ mod anomalies;
 mod cache;
 mod latency;
 mod store_bench;
+mod refresh;
 
 /// Every variable that configures a cloud: the tests decide them, never the
 /// developer's shell.

@@ -11,6 +11,7 @@ mod access;
 mod aks_provider;
 mod arm;
 mod azure_cli_credential;
+mod collect;
 mod cost_sandbox;
 mod doks;
 mod doks_provider;

@@ -136,8 +136,85 @@ CREATE TABLE rollup_watermarks (
 ) WITHOUT ROWID;
 "#;
 
+/// What the collectors saw inside each cluster (issue 5): the latest
+/// snapshot of nodes, workloads and deduplicated events per cluster, and
+/// per cluster and collector the last attempt and last success, so that an
+/// unreachable cluster keeps its data and is shown stale.
+///
+/// No foreign key to `clusters`: clusters are marked gone, not deleted, and
+/// a cluster's state outlives a discovery that missed it.
+const V4_CLUSTER_STATE: &str = r#"
+CREATE TABLE cluster_nodes (
+    cluster_id         TEXT NOT NULL,
+    name               TEXT NOT NULL,
+    pool               TEXT,
+    allocatable_cpu    REAL NOT NULL,
+    allocatable_memory REAL NOT NULL,
+    ready              INTEGER NOT NULL,
+    conditions_json    TEXT NOT NULL DEFAULT '[]',
+    collected_at       INTEGER NOT NULL,
+    PRIMARY KEY (cluster_id, name)
+) WITHOUT ROWID;
+
+-- The primary key is the list order (cluster, namespace, name), so a page
+-- is an index range; `search_text` (lower-cased name, namespace, cluster
+-- and labels) makes the search box one LIKE.
+CREATE TABLE cluster_workloads (
+    cluster_id       TEXT NOT NULL,
+    namespace        TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    replicas         INTEGER NOT NULL,
+    ready            INTEGER NOT NULL,
+    updated          INTEGER NOT NULL,
+    available        INTEGER NOT NULL,
+    labels_json      TEXT NOT NULL DEFAULT '{}',
+    images_json      TEXT NOT NULL DEFAULT '[]',
+    revision         TEXT,
+    replicasets_json TEXT NOT NULL DEFAULT '[]',
+    hpa_json         TEXT,
+    cpu_cores        REAL,
+    memory_bytes     REAL,
+    search_text      TEXT NOT NULL,
+    collected_at     INTEGER NOT NULL,
+    PRIMARY KEY (cluster_id, namespace, name, kind)
+) WITHOUT ROWID;
+CREATE INDEX cluster_workloads_by_namespace ON cluster_workloads(namespace, cluster_id, name);
+
+CREATE TABLE cluster_events (
+    cluster_id    TEXT NOT NULL,
+    namespace     TEXT NOT NULL,
+    involved_kind TEXT NOT NULL,
+    involved_name TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    message       TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    first_seen    INTEGER,
+    last_seen     INTEGER,
+    collected_at  INTEGER NOT NULL,
+    PRIMARY KEY (cluster_id, namespace, involved_kind, involved_name, reason)
+) WITHOUT ROWID;
+CREATE INDEX cluster_events_by_time ON cluster_events(cluster_id, last_seen);
+
+CREATE TABLE collections (
+    cluster_id   TEXT NOT NULL,
+    collector    TEXT NOT NULL,
+    attempted_at INTEGER NOT NULL,
+    succeeded_at INTEGER,
+    error        TEXT,
+    hint         TEXT,
+    PRIMARY KEY (cluster_id, collector)
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
-const MIGRATIONS: &[M<'static>] = &[M::up(V1_FOUNDATION), M::up(V2_DISCOVERY), M::up(V3_METRICS)];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(V1_FOUNDATION),
+    M::up(V2_DISCOVERY),
+    M::up(V3_METRICS),
+    M::up(V4_CLUSTER_STATE),
+];
 
 pub(crate) fn all() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)

@@ -6,6 +6,7 @@
 //! what to do, and left untouched.
 
 pub mod backup;
+mod cluster_state;
 mod clusters;
 pub mod migrations;
 pub mod query;
@@ -14,6 +15,11 @@ pub mod samples;
 pub mod writer;
 
 pub use backup::{restore, BackupError, BackupReport, RestoreReport, VacuumReport};
+pub use cluster_state::{
+    ClusterState, CollectionRecord, CollectorFreshness, EventState, HpaMetricState, HpaSummary,
+    NodeConditionState, NodeState, ReplicaSetState, WorkloadPage, WorkloadQuery, WorkloadRow,
+    WorkloadState, DEFAULT_WORKLOAD_PAGE, MAX_WORKLOAD_PAGE,
+};
 pub use clusters::{AppliedDiscovery, CompleteScope, DiscoveredRow, DiscoveryRun};
 pub use query::{Resource, Selector, SeriesPoints, ServiceSummary, Tier};
 pub use retention::{Retention, RollupReport};
@@ -355,3 +361,6 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod cluster_state_tests;

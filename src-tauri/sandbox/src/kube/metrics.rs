@@ -213,6 +213,35 @@ pub(crate) fn ready_pod_usage<'a>(
         .collect()
 }
 
+/// Every node's usage, overhead included: (CPU millicores, memory bytes),
+/// by node name. What metrics.k8s.io and the kubelet summary both report.
+pub(crate) fn node_usage(store: &Store, seed: u64, unix: u64) -> HashMap<String, (f64, f64)> {
+    let mut per_node: HashMap<String, (f64, f64)> = store
+        .nodes
+        .values()
+        .filter_map(|n| n.metadata.name.clone())
+        .map(|n| (n, (NODE_OVERHEAD_CPU_MILLI, NODE_OVERHEAD_MEMORY)))
+        .collect();
+    for (pod, cpu, mem) in ready_pod_usage(store, seed, None, unix) {
+        if let Some(e) = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .and_then(|node| per_node.get_mut(node))
+        {
+            e.0 += cpu;
+            e.1 += mem;
+        }
+    }
+    for (name, e) in per_node.iter_mut() {
+        // A slow node (chaos, faults.rs): CPU near allocatable.
+        if let (Some(f), Some(alloc)) = (store.slow_nodes.get(name), store.allocatable.get(name)) {
+            e.0 = e.0.max(alloc.cpu_milli as f64 * f);
+        }
+    }
+    per_node
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct MetricsList<T> {
@@ -298,14 +327,7 @@ pub(crate) fn handle(ck: &ClusterKube, rest: &[&str], req: &Request) -> Result<R
     match rest {
         ["nodes", tail @ ..] if tail.len() <= 1 => {
             let store = ck.lock();
-            let mut per_node: HashMap<&str, (f64, f64)> = HashMap::new();
-            for (pod, cpu, mem) in ready_pod_usage(&store, ck.seed, None, unix) {
-                if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
-                    let e = per_node.entry(node).or_default();
-                    e.0 += cpu;
-                    e.1 += mem;
-                }
-            }
+            let per_node = node_usage(&store, ck.seed, unix);
             let items: Vec<NodeMetrics> = store
                 .nodes
                 .values()
@@ -316,21 +338,14 @@ pub(crate) fn handle(ck: &ClusterKube, rest: &[&str], req: &Request) -> Result<R
                 .filter(|n| labels.matches(n.metadata.labels.as_ref()))
                 .map(|n| {
                     let name = n.metadata.name.as_deref().unwrap_or("");
-                    let (mut cpu, mem) = per_node.get(name).copied().unwrap_or_default();
-                    // A slow node (chaos, faults.rs): CPU near allocatable.
-                    if let (Some(f), Some(alloc)) =
-                        (store.slow_nodes.get(name), store.allocatable.get(name))
-                    {
-                        let floor = alloc.cpu_milli as f64 * f - NODE_OVERHEAD_CPU_MILLI;
-                        cpu = cpu.max(floor);
-                    }
+                    let (cpu, mem) = per_node.get(name).copied().unwrap_or_default();
                     NodeMetrics {
                         kind: None,
                         api_version: None,
                         metadata: meta_of(&n.metadata),
                         timestamp: stamp.clone(),
                         window: window.clone(),
-                        usage: usage(cpu + NODE_OVERHEAD_CPU_MILLI, mem + NODE_OVERHEAD_MEMORY),
+                        usage: usage(cpu, mem),
                     }
                 })
                 .collect();

@@ -24,6 +24,7 @@ mod hpa;
 mod metrics;
 mod nodes;
 mod pods;
+mod proxy;
 mod scale;
 mod select;
 mod status;
@@ -39,7 +40,7 @@ use std::{
 
 use axum::{
     body::Bytes,
-    extract::{rejection::PathRejection, Path, State},
+    extract::{rejection::PathRejection, Path, RawQuery, State},
     http::{HeaderMap, Method},
     response::{IntoResponse, Response},
     routing::any,
@@ -61,6 +62,7 @@ pub use auth::k8s_token;
 pub use faults::CHAOS_ROLLOUT_ANNOTATION;
 pub(crate) use faults::{check_target as check_fault_target, KubeFaults};
 pub use metrics::DEMAND_ANNOTATION;
+pub use proxy::{prometheus_service, PrometheusService};
 pub(crate) use status::ApiError;
 use store::Store;
 
@@ -262,6 +264,7 @@ async fn dispatch(
     method: Method,
     headers: HeaderMap,
     q: QueryMap,
+    RawQuery(raw_query): RawQuery,
     body: Bytes,
 ) -> Response {
     let Ok(Path((cluster_id, path))) = path else {
@@ -269,6 +272,11 @@ async fn dispatch(
     };
     // Chaos: latency, and the hold of a region outage (chaos.rs).
     if let Some(resp) = k.app.chaos.k8s_gate(&k.app.world, &cluster_id).await {
+        return resp;
+    }
+    if let Some(resp) =
+        service_proxy(&k, &cluster_id, &path, &method, &headers, raw_query, &body).await
+    {
         return resp;
     }
     let req = Request {
@@ -304,6 +312,25 @@ fn handle(k: &KubeState, cluster_id: &str, path: &str, req: Request) -> Result<R
         ["api", "v1"] => read_only(discovery::resources("", "v1")),
         ["apis", group] => read_only(discovery::group(group)),
         ["apis", group, version] => read_only(discovery::resources(group, version)),
+        ["api", "v1", "nodes", node, "proxy", "stats", "summary"] => {
+            let ck = world.kube_cluster(cluster_id).ok_or(ApiError::NoRoute)?;
+            read_only(proxy::summary(&ck, node))
+        }
+        ["api", "v1", "services"] => {
+            read_only(proxy::services(&cluster, rv(world, cluster_id), None, None))
+        }
+        ["api", "v1", "namespaces", ns, "services"] => read_only(proxy::services(
+            &cluster,
+            rv(world, cluster_id),
+            Some(ns),
+            None,
+        )),
+        ["api", "v1", "namespaces", ns, "services", name] => read_only(proxy::services(
+            &cluster,
+            rv(world, cluster_id),
+            Some(ns),
+            Some(name),
+        )),
         ["api", "v1", rest @ ..] => {
             let ck = world.kube_cluster(cluster_id).ok_or(ApiError::NoRoute)?;
             api::resource(ck, k.stop.clone(), world, "", "v1", rest, req)
@@ -318,6 +345,72 @@ fn handle(k: &KubeState, cluster_id: &str, path: &str, req: Request) -> Result<R
         }
         _ => Err(ApiError::NoRoute),
     }
+}
+
+/// The cluster's current resourceVersion, for list metadata.
+fn rv(world: &World, cluster_id: &str) -> u64 {
+    world
+        .kube_cluster(cluster_id)
+        .map(|ck| ck.lock().rv)
+        .unwrap_or(0)
+}
+
+/// The API server's service proxy in front of the cluster's Prometheus:
+/// `/api/v1/namespaces/{ns}/services/{name}/proxy/api/v1/{query,query_range}`
+/// is answered by the sandbox Prometheus of that cluster. `None` when the
+/// path is not a service proxy.
+async fn service_proxy(
+    k: &KubeState,
+    cluster_id: &str,
+    path: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    raw_query: Option<String>,
+    body: &Bytes,
+) -> Option<Response> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let ["api", "v1", "namespaces", ns, "services", name, "proxy", rest @ ..] = segs.as_slice()
+    else {
+        return None;
+    };
+    let cluster = k.app.world.read().cluster(cluster_id).cloned();
+    let Some(cluster) = cluster else {
+        return Some(ApiError::NoRoute.into_response());
+    };
+    // The API server authenticates the caller before proxying.
+    if let Err(e) = auth::authorize(&cluster, headers) {
+        return Some(e.into_response());
+    }
+    if !proxy::is_prometheus_proxy(&cluster, ns, name) {
+        return Some(
+            ApiError::NotFound {
+                resource: "services".into(),
+                name: proxy::service_of(name).to_string(),
+            }
+            .into_response(),
+        );
+    }
+    let is_range = match rest {
+        ["api", "v1", "query"] => false,
+        ["api", "v1", "query_range"] => true,
+        // Prometheus' own 404 for its other paths.
+        _ => return Some(crate::prometheus::not_found_path()),
+    };
+    let uri = match raw_query {
+        Some(q) => format!("/api/v1/query?{q}"),
+        None => "/api/v1/query".to_string(),
+    };
+    let mut builder = axum::http::Request::builder()
+        .method(method.clone())
+        .uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    let req = match builder.body(axum::body::Body::from(body.clone())) {
+        Ok(r) => r,
+        Err(e) => return Some(ApiError::BadRequest(e.to_string()).into_response()),
+    };
+    Some(crate::prometheus::serve_cluster(k.app.clone(), cluster_id, req, is_range).await)
 }
 
 /// Now, for both clocks the controllers use: wall time for timestamps,

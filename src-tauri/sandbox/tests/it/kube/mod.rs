@@ -9,6 +9,7 @@
 //! `controllers.rs`.
 
 mod controllers;
+mod proxy;
 
 use std::{
     future::poll_fn,

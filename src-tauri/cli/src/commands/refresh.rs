@@ -1,0 +1,291 @@
+//! `cloudops refresh`: discovery, then a collection pass over every
+//! discovered cluster (nodes, usage, disk, workloads, events, RED), written
+//! to the cache. `--once` runs one pass; without it, a pass every interval
+//! until Ctrl+C. Exit 3 when some cluster (or source) failed: the rest is
+//! still written and printed.
+
+use std::{io::Write, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+
+use clap::Args;
+use cloudops_cloud::{
+    accounts::Resolved,
+    ambient::Shared,
+    collect::{
+        fleet::{collect_fleet, targets},
+        ClusterCollection, CollectSettings, Problem,
+    },
+    discovery::Limits,
+    providers::Provider,
+    resilience::{Breakers, CallPolicy},
+    sources::{self, Sources},
+};
+use cloudops_core::{model::SourceError, Store};
+use cloudops_sandbox::{RunningSandbox, Sandbox, World};
+use serde::Serialize;
+
+use super::{clusters, Context};
+use crate::output::{print_json, Failure, EXIT_ERROR, EXIT_PARTIAL};
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// One pass, then exit. Without it, a pass every interval until Ctrl+C.
+    #[arg(long)]
+    once: bool,
+    /// Use the sandbox (its own cache, in the `sandbox/` folder of the data
+    /// dir), never the environment's cloud accounts.
+    #[arg(long)]
+    sandbox: bool,
+    /// Seed of the sandbox world (with --sandbox).
+    #[arg(long, default_value_t = cloudops_sandbox::world::DEFAULT_SEED, requires = "sandbox")]
+    seed: u64,
+    /// Seconds between passes (without --once).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+    interval: u64,
+}
+
+/// What one cluster's pass collected, for the CLI's JSON.
+#[derive(Debug, Serialize)]
+pub struct ClusterReport {
+    pub cluster: String,
+    pub samples: usize,
+    pub nodes: Option<usize>,
+    pub workloads: Option<usize>,
+    pub events: Option<usize>,
+    pub prometheus: Option<String>,
+    pub notes: Vec<String>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PassReport {
+    pub collected_at: i64,
+    pub clusters: Vec<ClusterReport>,
+    /// Discovery sources that failed.
+    pub errors: Vec<SourceError>,
+}
+
+impl PassReport {
+    pub fn is_partial(&self) -> bool {
+        !self.errors.is_empty() || self.clusters.iter().any(|c| !c.problems.is_empty())
+    }
+}
+
+fn report_of(c: &ClusterCollection) -> ClusterReport {
+    ClusterReport {
+        cluster: c.cluster_id.clone(),
+        samples: c.batch.samples.len(),
+        nodes: c.state.nodes.as_ref().map(Vec::len),
+        workloads: c.state.workloads.as_ref().map(Vec::len),
+        events: c.state.events.as_ref().map(Vec::len),
+        prometheus: c.prometheus.clone(),
+        notes: c.notes.clone(),
+        problems: c.problems().cloned().collect(),
+    }
+}
+
+fn anyhow_failure(message: String) -> Failure {
+    Failure {
+        exit: EXIT_ERROR,
+        kind: "internal".into(),
+        message,
+        hint: String::new(),
+    }
+}
+
+/// Where passes get their providers: the sandbox's (kept running for the
+/// whole loop) or the environment's and the accounts'.
+pub(crate) struct Fleet {
+    pub providers: Vec<Arc<dyn Provider>>,
+    pub source_errors: Vec<SourceError>,
+    sandbox: Option<RunningSandbox>,
+}
+
+impl Fleet {
+    pub async fn start(
+        ctx: &Context,
+        sandbox: bool,
+        seed: u64,
+        shared: &Shared,
+    ) -> Result<Fleet, Failure> {
+        // The sandbox never reads the user's accounts: a demo must not
+        // touch a real cloud.
+        let accounts: Vec<Resolved> = if sandbox {
+            Vec::new()
+        } else {
+            let dir = cloudops_core::store::resolve_data_dir(ctx.data_dir.as_deref())?;
+            sources::load_accounts(&dir, cloudops_cloud::secrets::Secrets::open_os)?
+        };
+        let (running, vars) = if sandbox {
+            let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+            let s = Sandbox::start(addr, World::generate(seed))
+                .map_err(|e| anyhow_failure(format!("cannot start the sandbox: {e}")))?;
+            let vars = s.env_map();
+            (Some(s), Some(vars))
+        } else {
+            (None, None)
+        };
+        let lookup = |k: &str| match &vars {
+            Some(v) => v.get(k).cloned(),
+            None => std::env::var(k).ok(),
+        };
+        let gathered = sources::gather(&lookup, accounts, shared).await;
+        if gathered.is_empty() {
+            return Err(Failure::usage(
+                "no_accounts",
+                "no cloud account is configured",
+                "add one with `cloudops accounts add ...`, export the provider variables, \
+                 try `--sandbox`, or read the cache with --offline",
+            ));
+        }
+        Ok(Fleet {
+            providers: gathered.providers,
+            source_errors: gathered.errors,
+            sandbox: running,
+        })
+    }
+
+    /// One discovery + collection pass, written to the cache.
+    pub async fn pass(
+        &self,
+        store: &mut Store,
+        settings: &CollectSettings,
+        breakers: &Breakers,
+        progress: bool,
+    ) -> Result<PassReport, Failure> {
+        let sources = Sources {
+            providers: self.providers.clone(),
+            errors: self.source_errors.clone(),
+        };
+        let report = sources::discover(sources, &Limits::default(), |p| {
+            if progress {
+                clusters::print_progress(&p);
+            }
+        })
+        .await
+        .map_err(|_| Failure::usage("no_accounts", "no cloud account is configured", ""))?;
+        store.apply_discovery(&report.to_run())?;
+        let targets = targets(&self.providers, &report.clusters);
+        let now = cloudops_core::store::now_ms() / 1000;
+        let collections = collect_fleet(&targets, settings, breakers, now, |c| {
+            if progress {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "{}: {} sample(s){}",
+                    c.cluster_id,
+                    c.batch.samples.len(),
+                    if c.is_complete() {
+                        ""
+                    } else {
+                        ", with problems"
+                    }
+                );
+            }
+        })
+        .await;
+        for c in &collections {
+            store.apply_cluster_state(&c.cluster_id, &c.state, now)?;
+            store.insert_batch(&c.batch)?;
+            for r in c.records(now) {
+                store.record_collection(&r)?;
+            }
+        }
+        // Incremental: only buckets completed since the last pass.
+        store.rollup_and_prune(now, &cloudops_core::store::retention::Retention::default())?;
+        Ok(PassReport {
+            collected_at: now,
+            clusters: collections.iter().map(report_of).collect(),
+            errors: report.errors,
+        })
+    }
+
+    pub async fn stop(self) {
+        if let Some(s) = self.sandbox {
+            let _ = s.shutdown().await;
+        }
+    }
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow_failure(format!("cannot start the async runtime: {e}")))
+}
+
+pub(crate) fn shared() -> Result<Shared, Failure> {
+    Shared::new(CallPolicy::default()).map_err(|e| Failure {
+        exit: EXIT_ERROR,
+        kind: e.kind().into(),
+        message: e.to_string(),
+        hint: e.hint(),
+    })
+}
+
+fn print_pass(pass: &PassReport) {
+    for c in &pass.clusters {
+        let n = |v: Option<usize>| v.map_or("-".to_string(), |n| n.to_string());
+        println!(
+            "{}: {} samples, {} nodes, {} workloads, {} events, RED: {}",
+            c.cluster,
+            c.samples,
+            n(c.nodes),
+            n(c.workloads),
+            n(c.events),
+            c.prometheus.as_deref().unwrap_or("none")
+        );
+        for note in &c.notes {
+            println!("  note: {note}");
+        }
+        for p in &c.problems {
+            println!(
+                "  problem ({}): {}\n  hint: {}",
+                p.collector, p.message, p.hint
+            );
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    for e in &pass.errors {
+        let _ = writeln!(err, "error: {}\nhint: {}", e.message, e.hint);
+    }
+}
+
+pub fn run(ctx: &Context, args: RefreshArgs) -> Result<ExitCode, Failure> {
+    // A bad cache is reported before any network call.
+    let mut store = clusters::open_store(ctx, args.sandbox)?;
+    let settings = CollectSettings {
+        interval: Duration::from_secs(args.interval),
+        ..CollectSettings::default()
+    };
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let shared = shared()?;
+        let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
+        let breakers = Breakers::new(5, Duration::from_secs(30));
+        let partial = loop {
+            let pass = fleet
+                .pass(&mut store, &settings, &breakers, !ctx.json)
+                .await?;
+            let partial = pass.is_partial();
+            if ctx.json {
+                print_json(&pass);
+            } else {
+                print_pass(&pass);
+            }
+            if args.once {
+                break partial;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(settings.interval) => {}
+                _ = tokio::signal::ctrl_c() => break partial,
+            }
+        };
+        fleet.stop().await;
+        Ok(if partial {
+            ExitCode::from(EXIT_PARTIAL)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
