@@ -34,7 +34,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::accounts::account_test,
             commands::cluster::cluster_detail,
             commands::cluster::latency_heatmap,
-            commands::cluster::chart_export
+            commands::cluster::chart_export,
+            commands::workloads::workloads_page,
+            commands::workloads::workloads_usage
         ])
 }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cluster;
+pub mod workloads;
 mod error;
 mod names;
 

@@ -12,4 +12,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "cluster_detail",
     "latency_heatmap",
     "chart_export",
+    "workloads_page",
+    "workloads_usage",
 ];

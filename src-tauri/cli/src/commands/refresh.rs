@@ -183,15 +183,12 @@ impl Fleet {
             }
         })
         .await;
-        for c in &collections {
-            store.apply_cluster_state(&c.cluster_id, &c.state, now)?;
-            store.insert_batch(&c.batch)?;
-            for r in c.records(now) {
-                store.record_collection(&r)?;
-            }
-        }
-        // Incremental: only buckets completed since the last pass.
-        store.rollup_and_prune(now, &cloudops_core::store::retention::Retention::default())?;
+        cloudops_cloud::collect::persist::write_pass(
+            store,
+            &collections,
+            now,
+            &cloudops_core::store::retention::Retention::default(),
+        )?;
         Ok(PassReport {
             collected_at: now,
             clusters: collections.iter().map(report_of).collect(),

@@ -21,6 +21,7 @@ pub mod fleet;
 pub mod kubelet;
 pub mod locate;
 pub mod metrics_api;
+pub mod persist;
 pub mod prometheus;
 pub mod red;
 pub mod workloads;

@@ -62,7 +62,18 @@ pub fn data_age(
     offline: bool,
 ) -> Result<DataAge, StoreError> {
     let collected_at = store.latest_sample_time(cluster_id)?;
-    Ok(age_of(collected_at, now, offline, None))
+    // The newest failed collector says why the data is old.
+    let failure = store
+        .cluster_freshness(cluster_id)?
+        .into_iter()
+        .filter(|f| f.stale)
+        .max_by_key(|f| f.attempted_at)
+        .map(|f| match (f.error, f.hint) {
+            (Some(e), Some(h)) => format!("{e} ({h})"),
+            (Some(e), None) => e,
+            _ => format!("the {} collector failed", f.collector),
+        });
+    Ok(age_of(collected_at, now, offline, failure.as_deref()))
 }
 
 pub(crate) fn age_of(
@@ -259,6 +270,12 @@ fn node_rows(
             names.push(n.clone());
         }
     }
+    let known = store.cluster_nodes(cluster_id)?;
+    for n in &known {
+        if !names.contains(&n.name) {
+            names.push(n.name.clone());
+        }
+    }
     names.sort();
     let pct_of = |m: &crate::metrics::ResourceMatrix, node: &str| {
         m.rows
@@ -277,8 +294,8 @@ fn node_rows(
                 cpu_pct: pct_of(&cpu, &name),
                 memory_pct: pct_of(&mem, &name),
                 disk_pct,
-                pool: None,
-                ready: None,
+                pool: known.iter().find(|n| n.name == name).and_then(|n| n.pool.clone()),
+                ready: known.iter().find(|n| n.name == name).map(|n| n.ready),
                 name,
             }
         })

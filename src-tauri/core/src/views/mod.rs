@@ -256,10 +256,12 @@ pub struct ExportResult {
 mod build;
 mod export;
 mod range;
+mod workloads;
 
 pub use build::{cluster_detail, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS};
 pub use export::export_chart;
 pub use range::{resolve_range, PRESETS};
+pub use workloads::{workloads_page, workloads_usage, MAX_PAGE};
 
 #[cfg(test)]
 mod tests;
