@@ -24,6 +24,8 @@ pub enum BenchCommand {
     Discovery(DiscoveryBenchArgs),
     /// Window F1 on the NAB fixtures, the seed z-score against ours (BRIEF §9 A1).
     Anomalies(super::anomalies::BenchAnomaliesArgs),
+    /// The Workloads list's queries on a large cache (issue 5: 30k rows).
+    Workloads(super::bench_workloads::WorkloadsBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +109,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Sandbox(args) => sandbox(ctx, args),
         BenchCommand::Discovery(args) => discovery(ctx, args),
         BenchCommand::Anomalies(args) => super::anomalies::bench(ctx, args),
+        BenchCommand::Workloads(args) => super::bench_workloads::run(ctx, args),
     }
 }
 

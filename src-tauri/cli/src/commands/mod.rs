@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod anomalies;
 pub mod bench;
+pub mod bench_workloads;
 pub mod cache;
 pub mod clusters;
 pub mod refresh;
