@@ -39,6 +39,8 @@ pub enum BenchCommand {
     /// Latency heatmaps, 7 days x 20 services: quantiles + SVG render time
     /// and SVG size (BRIEF §9 P5).
     Heatmap(super::bench_heatmap::HeatmapBenchArgs),
+    /// The Workloads list's queries on a large cache (issue 5: 30k rows).
+    Workloads(super::bench_workloads::WorkloadsBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +129,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::HistogramRead(args) => super::bench_store::histogram_read(ctx, args),
         BenchCommand::CrashChild(args) => super::bench_store::crash_child(ctx, args),
         BenchCommand::Heatmap(args) => super::bench_heatmap::bench(ctx, args),
+        BenchCommand::Workloads(args) => super::bench_workloads::run(ctx, args),
     }
 }
 

@@ -3,6 +3,7 @@ pub mod anomalies;
 pub mod bench;
 mod bench_heatmap;
 pub mod bench_store;
+pub mod bench_workloads;
 pub mod cache;
 pub mod clusters;
 pub mod heatmap;
