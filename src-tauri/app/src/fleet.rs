@@ -10,11 +10,17 @@ use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use cloudops_cloud::{
     ambient::Shared,
+    collect::{
+        fleet::{collect_fleet, targets, FleetTarget},
+        persist::write_pass,
+        CollectSettings,
+    },
     discovery::{self, Limits},
     resilience::{BreakerState, CallPolicy},
     sources,
 };
 use cloudops_core::model::DiscoveryProgress;
+use cloudops_core::store::{now_ms, retention::Retention};
 use cloudops_sandbox::{Sandbox, World};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -42,6 +48,23 @@ pub const RESYNC: Duration = Duration::from_secs(300);
 /// Event names the webview listens to.
 pub const EVENT_PROGRESS: &str = "discovery-progress";
 pub const EVENT_FINISHED: &str = "discovery-finished";
+pub const EVENT_COLLECTED: &str = "collection-finished";
+
+/// Sent after each collection pass (the cache already holds it), so that
+/// open views can re-read.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CollectionFinished {
+    #[ts(type = "number")]
+    pub collected_at: i64,
+    pub clusters: u32,
+    /// Clusters with at least one failed collector.
+    pub clusters_with_problems: u32,
+    #[ts(type = "number")]
+    pub samples: u64,
+    /// Set when the pass could not be written to the cache.
+    pub failure: Option<String>,
+}
 
 /// Sent when a run ends (the cache already holds its result).
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -126,10 +149,12 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
     let refresh = app.state::<AppState>().refresh_signal();
     // Kept alive while the app is in sandbox mode: dropping it stops it.
     let mut sandbox: Option<cloudops_sandbox::RunningSandbox> = None;
+    let settings = CollectSettings::default();
     loop {
         let state = app.state::<AppState>();
         let mode = state.mode();
         tracing::debug!(?mode, "discovery run starting");
+        let mut fleet: Vec<FleetTarget> = Vec::new();
         let done = match prepare(&state, mode, &mut sandbox).await {
             Err(failure) => DiscoveryFinished::failed(failure),
             Ok((vars, accounts)) => {
@@ -139,6 +164,7 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
                     None => env(k),
                 };
                 let found = sources::gather(&lookup, accounts, &shared).await;
+                let providers = found.providers.clone();
                 let progress_app = app.clone();
                 let report =
                     sources::discover(found, &Limits::default(), move |p: DiscoveryProgress| {
@@ -150,16 +176,88 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
                     // belong to the sandbox; run again for the live fleet.
                     continue;
                 }
+                if let Ok(r) = &report {
+                    fleet = targets(&providers, &r.clusters);
+                }
                 let mut done = record(&state, report).await;
                 done.breakers = troubled_breakers(&shared);
                 done
             }
         };
         finish(&app, done);
-        tokio::select! {
-            _ = tokio::time::sleep(RESYNC) => {}
-            _ = refresh.notified() => {}
+        // Collect every interval until the next discovery is due (or the
+        // user asks for a refresh, or the mode changes).
+        let next_discovery = tokio::time::Instant::now() + RESYNC;
+        loop {
+            if !fleet.is_empty() {
+                collect(&app, &state, &fleet, &settings, &shared).await;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(settings.interval) => {}
+                _ = tokio::time::sleep_until(next_discovery) => break,
+                _ = refresh.notified() => break,
+            }
+            if tokio::time::Instant::now() >= next_discovery || state.mode() != mode {
+                break;
+            }
         }
+    }
+}
+
+/// One collection pass over the discovered clusters, written to the cache.
+async fn collect<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    fleet: &[FleetTarget],
+    settings: &CollectSettings,
+    shared: &Shared,
+) {
+    let now = now_ms() / 1000;
+    // Its own task, over owned data: the pass borrows nothing from this
+    // loop, which keeps the loop's future `Send` for any lifetime.
+    let (fleet, settings, breakers) = (
+        fleet.to_vec(),
+        settings.clone(),
+        std::sync::Arc::clone(&shared.breakers),
+    );
+    let pass = tauri::async_runtime::spawn(async move {
+        collect_fleet(&fleet, &settings, &breakers, now, |_| {}).await
+    });
+    let collections = match pass.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the collection pass failed");
+            return;
+        }
+    };
+    let clusters = collections.len() as u32;
+    let clusters_with_problems = collections.iter().filter(|c| !c.is_complete()).count() as u32;
+    for c in collections.iter().filter(|c| !c.is_complete()) {
+        for p in c.problems() {
+            tracing::warn!(cluster = %c.cluster_id, collector = %p.collector, kind = %p.kind, "{}", p.message);
+        }
+    }
+    let written = state
+        .with_store(move |store| write_pass(store, &collections, now, &Retention::default()))
+        .await;
+    let event = match written {
+        Ok(w) => CollectionFinished {
+            collected_at: now,
+            clusters,
+            clusters_with_problems,
+            samples: w.samples as u64,
+            failure: None,
+        },
+        Err(e) => CollectionFinished {
+            collected_at: now,
+            clusters,
+            clusters_with_problems,
+            samples: 0,
+            failure: Some(format!("{} — {}", e.message, e.hint)),
+        },
+    };
+    if let Err(e) = app.emit(EVENT_COLLECTED, event) {
+        tracing::warn!(error = %e, "cannot notify the window");
     }
 }
 

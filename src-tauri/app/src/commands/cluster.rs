@@ -117,9 +117,7 @@ pub async fn chart_export(
         message: "There is no Downloads or home folder to export into.".into(),
         hint: "Set HOME (or XDG_DOWNLOAD_DIR) and try again.".into(),
     })?;
-    state
-        .blocking(move || write_new(&dir, &name, &bytes))
-        .await
+    state.blocking(move || write_new(&dir, &name, &bytes)).await
 }
 
 fn export_dir() -> Option<PathBuf> {
@@ -136,8 +134,7 @@ fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<ExportResult, Comma
     let io = |e: std::io::Error, path: &Path| CommandError {
         kind: "export_io".into(),
         message: format!("Cannot write {}: {e}", path.display()),
-        hint: "Check that the folder exists and is writable, and that the disk is not full."
-            .into(),
+        hint: "Check that the folder exists and is writable, and that the disk is not full.".into(),
     };
     std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));

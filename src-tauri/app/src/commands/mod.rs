@@ -3,9 +3,9 @@
 
 pub mod accounts;
 pub mod cluster;
-pub mod workloads;
 mod error;
 mod names;
+pub mod workloads;
 
 pub use error::CommandError;
 pub use names::COMMAND_NAMES;

@@ -10,8 +10,8 @@ mod accounts;
 mod anomalies;
 mod cache;
 mod latency;
-mod store_bench;
 mod refresh;
+mod store_bench;
 
 /// Every variable that configures a cloud: the tests decide them, never the
 /// developer's shell.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use futures_util::{stream, StreamExt};
+use futures_util::{future::BoxFuture, stream, StreamExt};
 
 use super::{collect_cluster, ClusterCollection, CollectError, CollectSettings};
 use crate::{
@@ -93,12 +93,20 @@ pub async fn collect_fleet(
     now: i64,
     on_done: impl Fn(&ClusterCollection),
 ) -> Vec<ClusterCollection> {
-    let mut results: Vec<(usize, ClusterCollection)> = stream::iter(targets.iter().enumerate())
-        .map(|(i, t)| async move { (i, one(t, settings, breakers, now).await) })
-        .buffer_unordered(settings.fleet_concurrency.max(1))
-        .inspect(|(_, c)| on_done(c))
-        .collect()
-        .await;
+    let mut results: Vec<(usize, ClusterCollection)> =
+        stream::iter(targets.iter().cloned().enumerate())
+            // Owned targets and a boxed `Send` future: without them the closure's future is not `Send` for
+            // every lifetime (rust-lang/rust#102211), and the app cannot spawn
+            // the pass on its runtime.
+            .map(
+                |(i, t): (usize, FleetTarget)| -> BoxFuture<'_, (usize, ClusterCollection)> {
+                    Box::pin(async move { (i, one(&t, settings, breakers, now).await) })
+                },
+            )
+            .buffer_unordered(settings.fleet_concurrency.max(1))
+            .inspect(|(_, c)| on_done(c))
+            .collect()
+            .await;
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, c)| c).collect()
 }

@@ -4,7 +4,7 @@
 //! summary fails is reported; the other nodes are still collected.
 
 use cloudops_core::metrics::{names, Sample, SeriesKey};
-use futures_util::{stream, StreamExt};
+use futures_util::{future::BoxFuture, stream, StreamExt};
 use serde::Deserialize;
 
 use super::{CollectError, Kube};
@@ -97,29 +97,35 @@ pub async fn disk(
     now: i64,
     concurrency: usize,
 ) -> Result<DiskOutcome, CollectError> {
-    let results: Vec<(String, Result<Summary, CollectError>)> = stream::iter(nodes)
-        .map(|node| async move {
-            // Node names are DNS labels; anything else is not ours to send.
-            let r = if node
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-            {
-                kube.get_json::<Summary>(
-                    &format!("kubelet summary of node {node}"),
-                    &format!("/api/v1/nodes/{node}/proxy/stats/summary"),
-                )
-                .await
-            } else {
-                Err(CollectError::Call {
-                    what: format!("kubelet summary of node {node:?}"),
-                    source: crate::ProviderError::Config {
-                        provider: kube.provider,
-                        detail: "the node name is not a DNS name".into(),
-                    },
+    let results: Vec<(String, Result<Summary, CollectError>)> = stream::iter(nodes.iter().cloned())
+        // Owned names and a boxed `Send` future, for the same reason as in
+        // `fleet.rs`.
+        .map(
+            |node: String| -> BoxFuture<'_, (String, Result<Summary, CollectError>)> {
+                Box::pin(async move {
+                    // Node names are DNS labels; anything else is not ours to send.
+                    let r = if node
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                    {
+                        kube.get_json::<Summary>(
+                            &format!("kubelet summary of node {node}"),
+                            &format!("/api/v1/nodes/{node}/proxy/stats/summary"),
+                        )
+                        .await
+                    } else {
+                        Err(CollectError::Call {
+                            what: format!("kubelet summary of node {node:?}"),
+                            source: crate::ProviderError::Config {
+                                provider: kube.provider,
+                                detail: "the node name is not a DNS name".into(),
+                            },
+                        })
+                    };
+                    (node, r)
                 })
-            };
-            (node.clone(), r)
-        })
+            },
+        )
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;

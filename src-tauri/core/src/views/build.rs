@@ -294,7 +294,10 @@ fn node_rows(
                 cpu_pct: pct_of(&cpu, &name),
                 memory_pct: pct_of(&mem, &name),
                 disk_pct,
-                pool: known.iter().find(|n| n.name == name).and_then(|n| n.pool.clone()),
+                pool: known
+                    .iter()
+                    .find(|n| n.name == name)
+                    .and_then(|n| n.pool.clone()),
                 ready: known.iter().find(|n| n.name == name).map(|n| n.ready),
                 name,
             }
