@@ -113,6 +113,17 @@ impl Session {
 
     /// Polls until at least `n` elements match, or fails with the page text.
     pub async fn wait_for_count(&self, locator: Locator<'_>, n: usize) -> Vec<Element> {
+        self.wait_for_count_within(locator, n, WAIT).await
+    }
+
+    /// [`Session::wait_for_count`] with its own time limit, for work the
+    /// app does in the background (a first collection pass).
+    pub async fn wait_for_count_within(
+        &self,
+        locator: Locator<'_>,
+        n: usize,
+        limit: Duration,
+    ) -> Vec<Element> {
         let start = Instant::now();
         loop {
             if let Ok(found) = self.client.find_all(locator).await {
@@ -120,13 +131,13 @@ impl Session {
                     return found;
                 }
             }
-            if start.elapsed() > WAIT {
+            if start.elapsed() > limit {
                 let body = match self.client.find(Locator::Css("body")).await {
                     Ok(b) => b.text().await.unwrap_or_default(),
                     Err(e) => format!("<no body: {e}>"),
                 };
                 self.screenshot("failure").await;
-                panic!("waited {WAIT:?} for {n} x {locator:?}; page says:\n{body}");
+                panic!("waited {limit:?} for {n} x {locator:?}; page says:\n{body}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
