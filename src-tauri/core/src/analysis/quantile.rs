@@ -29,6 +29,31 @@ use crate::metrics::HistogramSteps;
 ///
 /// An empty slice gives NaN (Prometheus never calls it with no buckets).
 pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
+    quantile_of_prepared(q, &prepare(buckets))
+}
+
+/// The buckets after `bucketQuantile`'s preparation (sorted, coalesced,
+/// monotonic), or `None` when the highest bound is not `+Inf`. The steps do
+/// not depend on `q`, so a series of quantiles prepares each step once.
+fn prepare(buckets: &[(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+    let mut b: Vec<(f64, f64)> = buckets.to_vec();
+    // Go's sort.Sort compares with `<`; total_cmp agrees on every non-NaN
+    // bound, and a NaN bound cannot come from ParseFloat of a real `le`.
+    // Input from Prometheus is usually sorted already: skip the sort then.
+    if !b.windows(2).all(|w| w[0].0 <= w[1].0) {
+        b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    }
+    match b.last() {
+        Some(&(le, _)) if le == f64::INFINITY => {}
+        _ => return None,
+    }
+    coalesce_buckets(&mut b);
+    ensure_monotonic(&mut b);
+    Some(b)
+}
+
+/// The rest of `bucketQuantile`, on prepared buckets (`None`: no `+Inf`).
+fn quantile_of_prepared(q: f64, prepared: &Option<Vec<(f64, f64)>>) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
@@ -38,17 +63,9 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    let mut b: Vec<(f64, f64)> = buckets.to_vec();
-    // Go's sort.Sort compares with `<`; total_cmp agrees on every non-NaN
-    // bound, and a NaN bound cannot come from ParseFloat of a real `le`.
-    b.sort_by(|x, y| x.0.total_cmp(&y.0));
-    match b.last() {
-        Some(&(le, _)) if le == f64::INFINITY => {}
-        _ => return f64::NAN,
-    }
-    let mut b = coalesce_buckets(b);
-    ensure_monotonic(&mut b);
-
+    let Some(b) = prepared else {
+        return f64::NAN;
+    };
     if b.len() < 2 {
         return f64::NAN;
     }
@@ -93,16 +110,18 @@ fn go_sort_search(n: usize, f: impl Fn(usize) -> bool) -> usize {
 }
 
 /// `coalesceBuckets`: merges buckets with the same upper bound (e.g. `le`
-/// written as `0.2` and `2e-1`). Expects them sorted.
-fn coalesce_buckets(buckets: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
-    let mut out: Vec<(f64, f64)> = Vec::with_capacity(buckets.len());
-    for (le, count) in buckets {
-        match out.last_mut() {
-            Some(last) if last.0 == le => last.1 += count,
-            _ => out.push((le, count)),
+/// written as `0.2` and `2e-1`), in place. Expects them sorted.
+fn coalesce_buckets(buckets: &mut Vec<(f64, f64)>) {
+    let mut kept = 0;
+    for i in 0..buckets.len() {
+        if kept > 0 && buckets[kept - 1].0 == buckets[i].0 {
+            buckets[kept - 1].1 += buckets[i].1;
+        } else {
+            buckets[kept] = buckets[i];
+            kept += 1;
         }
     }
-    out
+    buckets.truncate(kept);
 }
 
 /// `ensureMonotonic`: the "envelope" of the counts, removing any decrease
@@ -148,7 +167,9 @@ pub struct QuantileSeries {
 /// bucket, fewer than 2 buckets) give **no point**, so a chart draws a gap
 /// and JSON never carries NaN.
 pub fn quantile_series(h: &HistogramSteps, qs: &[f64]) -> Vec<QuantileSeries> {
-    let steps: Vec<Vec<(f64, f64)>> = (0..h.times.len()).map(|t| step_buckets(h, t)).collect();
+    let steps: Vec<Option<Vec<(f64, f64)>>> = (0..h.times.len())
+        .map(|t| prepare(&step_buckets(h, t)))
+        .collect();
     qs.iter()
         .map(|&q| QuantileSeries {
             q,
@@ -157,7 +178,7 @@ pub fn quantile_series(h: &HistogramSteps, qs: &[f64]) -> Vec<QuantileSeries> {
                 .iter()
                 .zip(&steps)
                 .filter_map(|(&ts, b)| {
-                    let v = histogram_quantile(q, b);
+                    let v = quantile_of_prepared(q, b);
                     (!v.is_nan()).then_some((ts, v))
                 })
                 .collect(),
