@@ -66,14 +66,24 @@ async fn the_cluster_screen_shows_both_heatmaps_from_collected_data() {
         .await;
     assert!(!nodes.is_empty());
     let services = session
-        .wait_for_count_within(
-            Locator::Css("[data-testid^=service-row-]"),
-            1,
-            FIRST_PASS,
-        )
+        .wait_for_count_within(Locator::Css("[data-testid^=service-row-]"), 1, FIRST_PASS)
         .await;
     let service = services[0].text().await.unwrap();
-    services[0].click().await.expect("selecting a service");
+    // The table sits below the heatmap: bring the row into view, then click
+    // its name cell (WebKitWebDriver clicks what is under the centre point).
+    let cell = services[0]
+        .find(Locator::Css("td"))
+        .await
+        .expect("the service row's first cell");
+    session
+        .client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&cell).expect("element reference")],
+        )
+        .await
+        .expect("scrolling the services table into view");
+    cell.click().await.expect("selecting a service");
     session
         .wait_for_count_within(
             Locator::Css("[data-testid=latency-heatmap] svg"),
@@ -84,7 +94,11 @@ async fn the_cluster_screen_shows_both_heatmaps_from_collected_data() {
     let age = text_of(&session, "[data-testid=data-age]").await;
     assert!(!age.contains("No metrics"), "data age: {age}");
     assert!(
-        data_dir.path().join("sandbox").join("cache.sqlite3").is_file(),
+        data_dir
+            .path()
+            .join("sandbox")
+            .join("cache.sqlite3")
+            .is_file(),
         "the samples are in the sandbox's cache"
     );
     eprintln!("e2e: latency heatmap of {service}");
@@ -111,13 +125,15 @@ async fn cache_from_a_sandbox_then_stop_it(data_dir: &std::path::Path) -> usize 
         .await
         .expect("the sandbox is an account");
     let mut store = Store::open_in(data_dir).expect("opening the cache");
-    store.apply_discovery(&report.to_run()).expect("recording discovery");
+    store
+        .apply_discovery(&report.to_run())
+        .expect("recording discovery");
     let now = now_ms() / 1000;
     let fleet = targets(&providers, &report.clusters);
     let settings = CollectSettings::default();
     let collections = collect_fleet(&fleet, &settings, &shared.breakers, now, |_| {}).await;
-    let written = write_pass(&mut store, &collections, now, &Retention::default())
-        .expect("writing the pass");
+    let written =
+        write_pass(&mut store, &collections, now, &Retention::default()).expect("writing the pass");
     assert!(written.samples > 0, "the pass collected samples");
     drop(store);
     sandbox.shutdown().await.expect("stopping the sandbox");

@@ -42,6 +42,11 @@ enum Command {
     Refresh(commands::refresh::RefreshArgs),
     /// List workloads (deployments) of the fleet, with their usage.
     Workloads(commands::workloads::WorkloadsArgs),
+    /// Health scores (0-100) with their deductions, from the cache.
+    Health(commands::report::HealthArgs),
+    /// The headless fleet report: refresh once, then health per cluster and
+    /// (with --out) SVG heatmaps.
+    Report(commands::report::ReportArgs),
     /// Register, list, remove and test cloud accounts (secrets go to the OS keyring).
     Accounts {
         #[command(subcommand)]
@@ -82,6 +87,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
+        Command::Health(args) => commands::report::health(&ctx, args),
+        Command::Report(args) => commands::report::run(&ctx, args),
         Command::Refresh(args) => commands::refresh::run(&ctx, args),
         Command::Workloads(args) => commands::workloads::run(&ctx, args),
         Command::Accounts { command } => commands::accounts::run(&ctx, command),

@@ -10,6 +10,7 @@ pub mod heatmap;
 pub mod latency;
 mod prometheus_fetch;
 pub mod refresh;
+pub mod report;
 pub mod sandbox;
 pub mod workloads;
 

@@ -193,7 +193,7 @@ pub fn resource_view(
     }
     let rows = matrix.rows.len() as u32;
     let opts = ResourceChartOptions {
-        height: (90 + 16 * rows).clamp(charts::MIN_SIZE.1, 900),
+        height: (110 + 26 * rows).clamp(220, 900),
         ..ResourceChartOptions::default()
     };
     let chart = charts::resource_heatmap(&matrix, &opts)?;
