@@ -93,12 +93,14 @@ run: deps ui
 	  $(CARGO) run --bin cloudops-desktop; \
 	else \
 	  echo ">> No display (DISPLAY/WAYLAND_DISPLAY unset): printing the headless fleet report instead of opening the window."; \
-	  if [ -n "$${CLOUDOPS_AWS_REGIONS:-}$${AWS_PROFILE:-}$${AWS_ACCESS_KEY_ID:-}$${CLOUDOPS_GCP_PROJECTS:-}$${CLOUDOPS_AZURE_ACCESS_TOKEN:-}$${DIGITALOCEAN_ACCESS_TOKEN:-}" ]; then \
-	    $(CARGO) run -q -p cloudops-cli -- clusters; \
-	  else \
-	    echo ">> No cloud account configured: discovering the built-in sandbox (a simulated fleet on loopback)."; \
-	    $(CARGO) run -q -p cloudops-cli -- clusters --sandbox; \
+	  out="$${XDG_CACHE_HOME:-$$HOME/.cache}/cloudops-report"; \
+	  rc=0; $(CARGO) run -q -p cloudops-cli -- report --out "$$out" || rc=$$?; \
+	  if [ $$rc -eq 2 ]; then \
+	    echo ">> No cloud account configured: reporting on the built-in sandbox (a simulated fleet on loopback)."; \
+	    rc=0; $(CARGO) run -q -p cloudops-cli -- report --sandbox --out "$$out" || rc=$$?; \
 	  fi; \
+	  if [ $$rc -eq 3 ]; then echo ">> Some clusters or accounts failed; the report shows the rest."; rc=0; fi; \
+	  exit $$rc; \
 	fi
 
 test: test-deps ui fmt check-layers test-rust test-ui test-e2e check-bindings

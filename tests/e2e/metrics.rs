@@ -91,6 +91,17 @@ async fn the_cluster_screen_shows_both_heatmaps_from_collected_data() {
             Duration::from_secs(30),
         )
         .await;
+    let latency = session
+        .wait_for(Locator::Css("[data-testid=latency-heatmap]"))
+        .await;
+    session
+        .client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&latency).expect("element reference")],
+        )
+        .await
+        .expect("scrolling to the latency heatmap");
     let age = text_of(&session, "[data-testid=data-age]").await;
     assert!(!age.contains("No metrics"), "data age: {age}");
     assert!(

@@ -17,6 +17,27 @@ use crate::output::{print_json, Failure, EXIT_ERROR};
 pub enum HeatmapCommand {
     /// Time × latency bucket from a Prometheus histogram, with p50/p95/p99.
     Latency(LatencyHeatmapArgs),
+    /// Node × time CPU or memory (% of allocatable) of cached clusters.
+    Resource(ResourceHeatmapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResourceHeatmapArgs {
+    /// Only this cluster (its id, as `clusters` prints it); default: every
+    /// cached cluster, grouped.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// `cpu` or `memory`.
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "memory"])]
+    resource: String,
+    /// How far back: 1h, 24h, 7d or 30d, ending now.
+    #[arg(long, default_value = "24h", value_parser = ["1h", "24h", "7d", "30d"])]
+    range: String,
+    /// Read the sandbox's cache.
+    #[arg(long)]
+    sandbox: bool,
+    #[command(flatten)]
+    file: ChartFile,
 }
 
 #[derive(Debug, Args)]
@@ -85,7 +106,62 @@ struct WrittenDoc<'a> {
 pub fn run(ctx: &Context, command: HeatmapCommand) -> Result<ExitCode, Failure> {
     match command {
         HeatmapCommand::Latency(args) => latency(ctx, args),
+        HeatmapCommand::Resource(args) => resource(ctx, args),
     }
+}
+
+fn resource(ctx: &Context, args: ResourceHeatmapArgs) -> Result<ExitCode, Failure> {
+    use cloudops_core::charts::{resource_heatmap, resource_heatmap_png, ResourceChartOptions};
+    use cloudops_core::store::{now_ms, Resource};
+    use cloudops_core::views::{resolve_range, RangeRequest};
+
+    let format = args.file.format()?;
+    let store = super::clusters::open_store(ctx, args.sandbox)?;
+    let range = resolve_range(
+        &RangeRequest::Preset {
+            preset: args.range.clone(),
+        },
+        now_ms() / 1000,
+    )
+    .map_err(|e| Failure::usage(e.kind(), e.to_string(), e.hint()))?;
+    let kind = if args.resource == "memory" {
+        Resource::Memory
+    } else {
+        Resource::Cpu
+    };
+    let ids = args.cluster.clone().map(|c| vec![c]);
+    let matrix = store.resource_matrix(ids.as_deref(), kind, range.start, range.end, range.step)?;
+    let opts = ResourceChartOptions {
+        width: args.file.width,
+        height: args.file.height,
+        title: Some(args.file.title.clone().unwrap_or_else(|| {
+            format!(
+                "{} % of allocatable · {}",
+                args.resource,
+                args.cluster.as_deref().unwrap_or("all clusters")
+            )
+        })),
+        ..Default::default()
+    };
+    let chart = resource_heatmap(&matrix, &opts)?;
+    let bytes = match format {
+        Format::Svg => chart.svg.into_bytes(),
+        Format::Png => resource_heatmap_png(&matrix, &opts)?,
+    };
+    write_file(&args.file.out, &bytes)?;
+    report(
+        ctx,
+        &WrittenDoc {
+            out: &args.file.out,
+            format,
+            bytes: bytes.len(),
+            width: opts.width,
+            height: opts.height,
+            columns: chart.layout.columns.len(),
+            rows: chart.layout.rows.len(),
+        },
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn latency(ctx: &Context, args: LatencyHeatmapArgs) -> Result<ExitCode, Failure> {

@@ -23,6 +23,40 @@ fn refresh_once_caches_every_clusters_workloads_and_workloads_reads_them_offline
         assert!(c["prometheus"].is_string(), "{c}");
     }
 
+    // The cache holds node, pod and RED series for every cluster.
+    {
+        use cloudops_core::metrics::names;
+        use cloudops_core::store::Selector;
+        let store = cloudops_core::Store::open_in(&dir.path().join("sandbox")).unwrap();
+        let now = cloudops_core::store::now_ms() / 1000;
+        for c in clusters {
+            let id = c["cluster"].as_str().unwrap();
+            for metric in [
+                names::NODE_CPU_CORES,
+                names::NODE_MEMORY_BYTES,
+                names::NODE_DISK_USED_BYTES,
+                names::POD_CPU_CORES,
+                names::POD_MEMORY_BYTES,
+                names::SERVICE_REQUESTS_INCREASE,
+                names::SERVICE_ERRORS_INCREASE,
+                names::SERVICE_LATENCY_BUCKET_INCREASE,
+            ] {
+                let series = store
+                    .range(
+                        &Selector::metric(metric).cluster(id),
+                        now - 3600,
+                        now + 60,
+                        60,
+                    )
+                    .unwrap();
+                assert!(
+                    series.iter().any(|(_, points)| !points.is_empty()),
+                    "{id} has no {metric} samples in the cache"
+                );
+            }
+        }
+    }
+
     let out = cloudops(
         dir.path(),
         &["workloads", "--offline", "--sandbox", "--json"],
