@@ -149,10 +149,10 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
     let refresh = app.state::<AppState>().refresh_signal();
     // Kept alive while the app is in sandbox mode: dropping it stops it.
     let mut sandbox: Option<cloudops_sandbox::RunningSandbox> = None;
-    let settings = CollectSettings::default();
     loop {
         let state = app.state::<AppState>();
         let mode = state.mode();
+        let settings = collect_settings(&state, mode);
         tracing::debug!(?mode, "discovery run starting");
         let mut fleet: Vec<FleetTarget> = Vec::new();
         let done = match prepare(&state, mode, &mut sandbox).await {
@@ -200,6 +200,22 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
             if tokio::time::Instant::now() >= next_discovery || state.mode() != mode {
                 break;
             }
+        }
+    }
+}
+
+/// `collect.toml` from the data dir, read again each discovery run so that
+/// edits apply without a restart. The sandbox always uses the defaults: a
+/// demo must not reach for a real Prometheus the file names.
+fn collect_settings(state: &AppState, mode: Mode) -> CollectSettings {
+    if mode == Mode::Sandbox {
+        return CollectSettings::default();
+    }
+    match cloudops_cloud::collect::config::load(state.base_dir()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, hint = %e.hint(), "using the default collection settings");
+            CollectSettings::default()
         }
     }
 }

@@ -38,9 +38,10 @@ pub struct RefreshArgs {
     /// Seed of the sandbox world (with --sandbox).
     #[arg(long, default_value_t = cloudops_sandbox::world::DEFAULT_SEED, requires = "sandbox")]
     seed: u64,
-    /// Seconds between passes (without --once).
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=86_400))]
-    interval: u64,
+    /// Seconds between passes (without --once); default: `interval_secs` of
+    /// `collect.toml` in the data dir, else 60.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+    interval: Option<u64>,
 }
 
 /// What one cluster's pass collected, for the CLI's JSON.
@@ -203,6 +204,21 @@ impl Fleet {
     }
 }
 
+/// `collect.toml` from the data dir; the sandbox always uses the defaults
+/// (a demo must not reach for a real Prometheus the file names).
+pub(crate) fn collect_settings(ctx: &Context, sandbox: bool) -> Result<CollectSettings, Failure> {
+    if sandbox {
+        return Ok(CollectSettings::default());
+    }
+    let dir = cloudops_core::store::resolve_data_dir(ctx.data_dir.as_deref())?;
+    cloudops_cloud::collect::config::load(&dir).map_err(|e| Failure {
+        exit: EXIT_ERROR,
+        kind: e.kind().into(),
+        message: e.to_string(),
+        hint: e.hint(),
+    })
+}
+
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -251,10 +267,10 @@ fn print_pass(pass: &PassReport) {
 pub fn run(ctx: &Context, args: RefreshArgs) -> Result<ExitCode, Failure> {
     // A bad cache is reported before any network call.
     let mut store = clusters::open_store(ctx, args.sandbox)?;
-    let settings = CollectSettings {
-        interval: Duration::from_secs(args.interval),
-        ..CollectSettings::default()
-    };
+    let mut settings = collect_settings(ctx, args.sandbox)?;
+    if let Some(secs) = args.interval {
+        settings.interval = Duration::from_secs(secs);
+    }
     let runtime = runtime()?;
     runtime.block_on(async {
         let shared = shared()?;

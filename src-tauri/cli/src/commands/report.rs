@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use cloudops_cloud::{collect::CollectSettings, resilience::Breakers};
+use cloudops_cloud::resilience::Breakers;
 use cloudops_core::analysis::health::{
     cluster_score, fleet_score, ClusterScore, ClusterSignals, FleetScore, NodePressure,
     ServiceSignals,
@@ -234,6 +234,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<ExitCode, Failure> {
     let mut store = clusters::open_store(ctx, args.sandbox)?;
     let mut partial = false;
     if !args.offline {
+        let settings = refresh::collect_settings(ctx, args.sandbox)?;
         let runtime = refresh::runtime()?;
         partial = runtime.block_on(async {
             let shared = refresh::shared()?;
@@ -246,12 +247,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<ExitCode, Failure> {
             .await?;
             let breakers = Breakers::new(5, Duration::from_secs(30));
             let pass = fleet
-                .pass(
-                    &mut store,
-                    &CollectSettings::default(),
-                    &breakers,
-                    !ctx.json,
-                )
+                .pass(&mut store, &settings, &breakers, !ctx.json)
                 .await;
             fleet.stop().await;
             pass.map(|p| p.is_partial())

@@ -16,6 +16,7 @@
 //! goes through `resilience::call` (timeout, retries, breaker per cluster
 //! endpoint), and every collector has a deadline.
 
+pub mod config;
 pub mod error;
 pub mod fleet;
 pub mod kubelet;
