@@ -188,7 +188,9 @@ describe('command palette', () => {
     await user.keyboard('{Control>}k{/Control}reload{Enter}');
     // One read for the palette's "Open cluster …" entries, one for the reload itself.
     await vi.waitFor(() => expect(calls('fleet_overview')).toBe(3));
-    expect(core.invoke).toHaveBeenLastCalledWith('fleet_overview', undefined);
+    expect(core.invoke).toHaveBeenCalledWith('fleet_overview', undefined);
+    // The reload reads the health scores again too.
+    await vi.waitFor(() => expect(calls('fleet_health')).toBe(2));
     expect(calls('refresh_fleet')).toBe(0);
   });
 

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use ts_rs::TS;
 
+use crate::commands::{health::record_scores, CommandError};
 use crate::state::AppState;
 
 /// Where the fleet comes from.
@@ -253,8 +254,16 @@ async fn collect<R: Runtime>(
             tracing::warn!(cluster = %c.cluster_id, collector = %p.collector, kind = %p.kind, "{}", p.message);
         }
     }
+    // The pass, then the scores it gives, on the store's thread: the
+    // Fleet screen re-reads both on `collection-finished`.
     let written = state
-        .with_store(move |store| write_pass(store, &collections, now, &Retention::default()))
+        .with_store(move |store| {
+            let written = write_pass(store, &collections, now, &Retention::default())?;
+            if let Err(e) = record_scores(store, now) {
+                tracing::warn!(error = %e, "the health scores were not recorded");
+            }
+            Ok::<_, CommandError>(written)
+        })
         .await;
     let event = match written {
         Ok(w) => CollectionFinished {

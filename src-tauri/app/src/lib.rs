@@ -36,7 +36,8 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::cluster::latency_heatmap,
             commands::cluster::chart_export,
             commands::workloads::workloads_page,
-            commands::workloads::workloads_usage
+            commands::workloads::workloads_usage,
+            commands::health::fleet_health
         ])
 }
 

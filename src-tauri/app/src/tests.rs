@@ -373,3 +373,42 @@ fn planted_secrets_never_reach_the_cache_logs_or_ipc_replies() {
     }
     drop(sandbox);
 }
+
+#[test]
+fn fleet_health_reads_scores_and_recorded_history_from_the_cache() {
+    let dir = seeded_dir();
+    let now = cloudops_core::store::now_ms() / 1000;
+    {
+        let mut store = Store::open_in(dir.path()).unwrap();
+        // Two passes an hour apart: the cluster has no samples, so both
+        // record it as unknown.
+        for at in [now - 3600, now - 60] {
+            let fleet = commands::health::record_scores(&mut store, at).unwrap();
+            assert_eq!(fleet.clusters.len(), 1);
+            assert_eq!(fleet.value, None);
+        }
+    }
+    let app = app(dir.path());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let view =
+        invoke_json(&main, "fleet_health", serde_json::json!({})).expect("fleet_health refused");
+    assert_eq!(view["fleet"], serde_json::Value::Null);
+    assert_eq!(view["unknown"], 1);
+    let cluster = &view["clusters"][0];
+    assert_eq!(
+        cluster["cluster_id"],
+        ClusterSummary::make_id(Provider::Aws, "prod", "eu-west-1", "payments")
+    );
+    assert_eq!(
+        cluster["score"],
+        serde_json::Value::Null,
+        "unknown, never 100"
+    );
+    assert_eq!(cluster["basis"], "none");
+    let history = cluster["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history.iter().all(|p| p["score"].is_null()));
+    assert_eq!(view["fleet_history"].as_array().unwrap().len(), 2);
+}

@@ -7,7 +7,9 @@ vi.mock('@tauri-apps/api/event', () => import('../test/events'));
 import {
   appInfo,
   diagnosticsText,
+  fleetHealth,
   fleetOverview,
+  onCollectionFinished,
   onDiscoveryFinished,
   onDiscoveryProgress,
   refreshFleet,
@@ -105,6 +107,24 @@ describe('discovery events', () => {
     emit('discovery-finished', { clusters: 3, errors: 0, failure: null });
     expect(progress).toHaveBeenCalledWith(p);
     expect(finished).toHaveBeenCalledWith({ clusters: 3, errors: 0, failure: null });
+  });
+
+  it('delivers collection-finished to onCollectionFinished, and fleetHealth calls fleet_health', async () => {
+    const cb = vi.fn();
+    const stop = onCollectionFinished(cb);
+    expect(listen).toHaveBeenCalledWith('collection-finished', expect.any(Function));
+    await Promise.resolve();
+    const pass = { collected_at: 1, clusters: 2, clusters_with_problems: 0, samples: 9, failure: null };
+    emit('collection-finished', pass);
+    expect(cb).toHaveBeenCalledWith(pass);
+    stop();
+    emit('collection-finished', pass);
+    expect(cb).toHaveBeenCalledTimes(1);
+
+    const view = { fleet: null, unknown: 0, at: 1, fleet_history: [], clusters: [] };
+    core.invoke.mockResolvedValue(view);
+    await expect(fleetHealth()).resolves.toEqual(view);
+    expect(core.invoke).toHaveBeenCalledWith('fleet_health', undefined);
   });
 
   it('stops delivering after unlisten, also when unlisten comes before the registration lands', async () => {

@@ -12,7 +12,9 @@ import type { CommandError } from './bindings/CommandError';
 import type { DiscoveryFinished } from './bindings/DiscoveryFinished';
 import type { DiscoveryProgress } from './bindings/DiscoveryProgress';
 import type { ExportFormat } from './bindings/ExportFormat';
+import type { CollectionFinished } from './bindings/CollectionFinished';
 import type { ExportResult } from './bindings/ExportResult';
+import type { FleetHealthView } from './bindings/FleetHealthView';
 import type { FleetOverview } from './bindings/FleetOverview';
 import type { HeatmapView } from './bindings/HeatmapView';
 import type { Mode } from './bindings/Mode';
@@ -29,9 +31,15 @@ export type { AccountInput, AccountTestResult, AccountView, AppInfo, CommandErro
 /** Event names, as `src-tauri/app/src/fleet.rs` emits them. */
 export const EVENT_DISCOVERY_PROGRESS = 'discovery-progress';
 export const EVENT_DISCOVERY_FINISHED = 'discovery-finished';
+export const EVENT_COLLECTION_FINISHED = 'collection-finished';
 
 export function fleetOverview(): Promise<FleetOverview> {
   return call<FleetOverview>('fleet_overview');
+}
+
+/** Health scores of the fleet and each cluster (last hour), worst first, with reasons and 24 h history. */
+export function fleetHealth(): Promise<FleetHealthView> {
+  return call<FleetHealthView>('fleet_health');
 }
 
 export function appInfo(): Promise<AppInfo> {
@@ -105,6 +113,11 @@ export function onDiscoveryProgress(cb: (p: DiscoveryProgress) => void): () => v
 /** Calls `cb` when a discovery run ends (the cache already holds its result). Returns the unlisten function. */
 export function onDiscoveryFinished(cb: (f: DiscoveryFinished) => void): () => void {
   return subscribe<DiscoveryFinished>(EVENT_DISCOVERY_FINISHED, cb);
+}
+
+/** Calls `cb` after each collection pass (the cache already holds it, and its health scores). Returns the unlisten function. */
+export function onCollectionFinished(cb: (f: CollectionFinished) => void): () => void {
+  return subscribe<CollectionFinished>(EVENT_COLLECTION_FINISHED, cb);
 }
 
 /**

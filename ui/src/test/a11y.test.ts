@@ -32,6 +32,40 @@ describe('axe', () => {
     expect(await violations()).toEqual([]);
   });
 
+  it('finds no violations on the fleet table with health scores, reasons and sparklines', async () => {
+    const ids = overview().clusters.map((c) => c.id);
+    core.invoke.mockImplementation(async (cmd: string) => {
+      if (cmd === 'fleet_health')
+        return {
+          fleet: 70,
+          unknown: 1,
+          at: NOW,
+          fleet_history: [],
+          clusters: [
+            {
+              cluster_id: ids[0],
+              score: 55,
+              basis: 'services',
+              reasons: [
+                { kind: 'latency', points: 30, detail: 'p95 6.0 s in api' },
+                { kind: 'errors', points: 15, detail: 'error rate 5.0 % in api' },
+              ],
+              history: [
+                { at: NOW - 1200, score: 80 },
+                { at: NOW - 600, score: 55 },
+              ],
+            },
+            { cluster_id: ids[1], score: 85, basis: 'nodes', reasons: [{ kind: 'node_pressure', points: 15, detail: '1 of 2 nodes above 80 % CPU' }], history: [] },
+            { cluster_id: ids[2], score: null, basis: 'none', reasons: [], history: [] },
+          ],
+        };
+      return overview();
+    });
+    render(App);
+    await screen.findByTestId('fleet-health');
+    expect(await violations()).toEqual([]);
+  });
+
   it('finds no violations on the empty state', async () => {
     core.invoke.mockResolvedValue(overview([]));
     render(App);

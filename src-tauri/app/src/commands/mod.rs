@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cluster;
 mod error;
+pub mod health;
 mod names;
 pub mod workloads;
 

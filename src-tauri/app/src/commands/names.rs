@@ -14,4 +14,5 @@ pub const COMMAND_NAMES: &[&str] = &[
     "chart_export",
     "workloads_page",
     "workloads_usage",
+    "fleet_health",
 ];

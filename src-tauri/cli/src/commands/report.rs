@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use clap::Args;
 use cloudops_cloud::resilience::Breakers;
-use cloudops_core::analysis::health::{
-    cluster_score, fleet_score, ClusterScore, ClusterSignals, FleetScore, NodePressure,
-    ServiceSignals,
-};
+use cloudops_core::analysis::health::{ClusterScore, FleetScore};
 use cloudops_core::store::now_ms;
 use cloudops_core::views::{self, ClusterDetail, RangeRequest, ResourceKind, ViewError};
 use cloudops_core::{ClusterSummary, Store};
@@ -63,64 +60,15 @@ struct Scored {
     score: ClusterScore,
 }
 
-fn signals(detail: &ClusterDetail) -> ClusterSignals {
-    let span = (detail.range.end - detail.range.start) as f64;
-    ClusterSignals {
-        cluster_id: detail.cluster.id.clone(),
-        services: detail
-            .services
-            .iter()
-            .map(|s| {
-                let requests = s.requests_per_sec.unwrap_or(0.0) * span;
-                ServiceSignals {
-                    service: s.service.clone(),
-                    requests,
-                    errors: s.error_pct.unwrap_or(0.0) / 100.0 * requests,
-                    p95: s.p95,
-                    ..Default::default()
-                }
-            })
-            .collect(),
-        nodes: detail
-            .nodes
-            .iter()
-            .map(|n| NodePressure {
-                node: n.name.clone(),
-                cpu_pct: n.cpu_pct,
-                memory_pct: n.memory_pct,
-                disk_pct: n.disk_pct,
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
 fn score_fleet(
     store: &Store,
     only: Option<&str>,
     now: i64,
     offline: bool,
 ) -> Result<(Vec<Scored>, FleetScore), Failure> {
-    let range = RangeRequest::Preset {
-        preset: "1h".into(),
-    };
-    let mut scored = Vec::new();
-    for cluster in store.clusters(None)? {
-        if only.is_some_and(|id| id != cluster.id) || cluster.gone_at.is_some() {
-            continue;
-        }
-        let detail =
-            views::cluster_detail(store, &cluster.id, &range, ResourceKind::Cpu, now, offline)
-                .map_err(view_failure)?;
-        let score = cluster_score(&signals(&detail));
-        scored.push(Scored {
-            cluster,
-            detail,
-            score,
-        });
-    }
+    let fleet = views::fleet_health_for(store, only, now).map_err(view_failure)?;
     if let Some(id) = only {
-        if scored.is_empty() {
+        if fleet.clusters.is_empty() {
             return Err(Failure {
                 exit: EXIT_ERROR,
                 kind: "unknown_cluster".into(),
@@ -129,14 +77,25 @@ fn score_fleet(
             });
         }
     }
-    let fleet = fleet_score(scored.iter().map(|s| s.score.clone()).collect());
-    // Worst first, as the fleet orders them.
-    let order: Vec<&str> = fleet
-        .clusters
-        .iter()
-        .map(|c| c.cluster_id.as_str())
-        .collect();
-    scored.sort_by_key(|s| order.iter().position(|id| *id == s.cluster.id));
+    // The report shows each cluster's detail beside its score, worst first
+    // as the fleet orders them.
+    let range = RangeRequest::Preset {
+        preset: "1h".into(),
+    };
+    let mut scored = Vec::new();
+    for score in &fleet.clusters {
+        let Some(cluster) = store.cluster(&score.cluster_id)? else {
+            continue;
+        };
+        let detail =
+            views::cluster_detail(store, &cluster.id, &range, ResourceKind::Cpu, now, offline)
+                .map_err(view_failure)?;
+        scored.push(Scored {
+            cluster,
+            detail,
+            score: score.clone(),
+        });
+    }
     Ok((scored, fleet))
 }
 
@@ -255,6 +214,13 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<ExitCode, Failure> {
     }
     let now = now_ms() / 1000;
     let (scored, fleet) = score_fleet(&store, None, now, args.offline)?;
+    if !args.offline {
+        // A refresh is a collection pass: its scores join the history the
+        // Fleet screen's sparklines draw, as the app's passes do.
+        if let Err(e) = store.record_health(now, &fleet) {
+            tracing::warn!(error = %e, "the health scores were not recorded");
+        }
+    }
     let mut out = Vec::new();
     for s in &scored {
         let files = match &args.out {

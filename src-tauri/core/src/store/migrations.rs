@@ -208,12 +208,30 @@ CREATE TABLE collections (
 ) WITHOUT ROWID;
 "#;
 
+/// Health scores (issue 9), recorded after each collection pass so that
+/// the Fleet screen can draw a sparkline. One row per cluster and pass;
+/// `cluster_id = ''` is the fleet. `score` is NULL when unknown (no data),
+/// never 100. Keyed by (cluster, time) so that a history read is a
+/// primary-key range; the `at` index serves the 35-day pruning.
+const V5_HEALTH: &str = r#"
+CREATE TABLE health_scores (
+    cluster_id   TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    score        REAL,
+    basis        TEXT NOT NULL,
+    reasons_json TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (cluster_id, at)
+) WITHOUT ROWID;
+CREATE INDEX health_scores_by_time ON health_scores(at);
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_FOUNDATION),
     M::up(V2_DISCOVERY),
     M::up(V3_METRICS),
     M::up(V4_CLUSTER_STATE),
+    M::up(V5_HEALTH),
 ];
 
 pub(crate) fn all() -> Migrations<'static> {

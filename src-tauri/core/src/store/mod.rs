@@ -8,6 +8,7 @@
 pub mod backup;
 mod cluster_state;
 mod clusters;
+pub mod health;
 pub mod migrations;
 pub mod query;
 pub mod retention;
@@ -364,3 +365,6 @@ mod tests;
 
 #[cfg(test)]
 mod cluster_state_tests;
+
+#[cfg(test)]
+mod health_tests;

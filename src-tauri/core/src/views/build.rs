@@ -221,7 +221,7 @@ fn last_value(values: &[Option<f64>]) -> Option<f64> {
 }
 
 /// The latest CPU, memory and disk use of each node in the range.
-fn node_rows(
+pub(super) fn node_rows(
     store: &Store,
     cluster_id: &str,
     range: &ResolvedRange,
@@ -317,7 +317,7 @@ fn quantile(h: &crate::metrics::HistogramSteps, q: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-fn service_rows(
+pub(super) fn service_rows(
     store: &Store,
     cluster_id: &str,
     range: &ResolvedRange,

@@ -253,13 +253,71 @@ pub struct ExportResult {
     pub bytes: u64,
 }
 
+/// One deduction from a health score, as the Fleet screen lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct HealthReason {
+    /// `errors`, `latency`, `anomalies`, `alerts`, `node_pressure`,
+    /// `certificate`, `version`.
+    pub kind: String,
+    /// Points taken off 100.
+    pub points: f64,
+    /// "p95 2.4 s in checkout".
+    pub detail: String,
+}
+
+/// One point of a score's history; `score` is `None` where it was unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct HealthPoint {
+    #[ts(type = "number")]
+    pub at: i64,
+    pub score: Option<f64>,
+}
+
+/// One cluster's health on the Fleet screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ClusterHealthView {
+    pub cluster_id: String,
+    /// 0–100 over the last hour; `None`: unknown (no data), never 100.
+    pub score: Option<f64>,
+    /// `services`, `nodes` (no Prometheus data) or `none`.
+    pub basis: String,
+    /// Largest deduction first.
+    pub reasons: Vec<HealthReason>,
+    /// The last 24 h of recorded scores, oldest first, in
+    /// [`HEALTH_HISTORY_BUCKET_SECS`] buckets.
+    pub history: Vec<HealthPoint>,
+}
+
+/// The Fleet screen's health: the fleet's score and each cluster's,
+/// worst first (unknown last).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct FleetHealthView {
+    /// The mean of the known cluster scores; `None` when none is known.
+    pub fleet: Option<f64>,
+    /// Clusters whose score is unknown.
+    pub unknown: u32,
+    /// When the scores were computed (unix seconds).
+    #[ts(type = "number")]
+    pub at: i64,
+    pub fleet_history: Vec<HealthPoint>,
+    pub clusters: Vec<ClusterHealthView>,
+}
+
 mod build;
 mod export;
+pub mod health;
 mod range;
 mod workloads;
 
 pub use build::{cluster_detail, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS};
 pub use export::export_chart;
+pub use health::{
+    cluster_signals, fleet_health, fleet_health_for, fleet_health_view, HEALTH_HISTORY_BUCKET_SECS,
+};
 pub use range::{resolve_range, PRESETS};
 pub use workloads::{workloads_page, workloads_usage, MAX_PAGE};
 

@@ -171,7 +171,9 @@ describe('Fleet screen', () => {
     await view.rerender({ reloadSignal: 1 });
     await tick();
     expect(await screen.findAllByTestId('cluster-row')).toHaveLength(4);
-    expect(core.invoke).toHaveBeenCalledTimes(2);
+    // The health scores are read beside the fleet, each time.
+    expect(calls('fleet_overview')).toBe(2);
+    expect(calls('fleet_health')).toBe(2);
   });
 });
 

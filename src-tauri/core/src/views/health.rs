@@ -1,0 +1,144 @@
+//! Health scores from the cache (issue 9): the last hour of every cluster's
+//! nodes and services turned into [`ClusterSignals`] and scored by
+//! [`crate::analysis::health`]. The CLI's `report`/`health` and the app's
+//! collection loop and Fleet screen all score through here, so they agree.
+//!
+//! No chart is rendered: scoring runs after every collection pass.
+
+use crate::analysis::health::{
+    cluster_score, fleet_score, ClusterSignals, FleetScore, NodePressure, ServiceSignals,
+};
+use crate::store::{health::FLEET_ID, Store, StoreError};
+
+use super::build::{node_rows, service_rows};
+use super::{
+    resolve_range, ClusterHealthView, FleetHealthView, HealthPoint, HealthReason, NodeRow,
+    RangeRequest, ResolvedRange, ServiceRow, ViewError,
+};
+
+/// The window a score covers.
+pub const HEALTH_WINDOW: &str = "1h";
+/// How far back the Fleet screen's sparkline goes.
+pub const HEALTH_HISTORY_SECS: i64 = 86_400;
+/// The sparkline's step: 144 points a day, whatever the collection rate.
+pub const HEALTH_HISTORY_BUCKET_SECS: i64 = 600;
+
+/// What one cluster's nodes and services tables say, as scoring signals.
+/// Requests and errors are counts over `range` (the rows hold rates).
+pub fn cluster_signals(
+    cluster_id: &str,
+    range: &ResolvedRange,
+    nodes: &[NodeRow],
+    services: &[ServiceRow],
+) -> ClusterSignals {
+    let span = (range.end - range.start) as f64;
+    ClusterSignals {
+        cluster_id: cluster_id.to_owned(),
+        services: services
+            .iter()
+            .map(|s| {
+                let requests = s.requests_per_sec.unwrap_or(0.0) * span;
+                ServiceSignals {
+                    service: s.service.clone(),
+                    requests,
+                    errors: s.error_pct.unwrap_or(0.0) / 100.0 * requests,
+                    p95: s.p95,
+                    ..Default::default()
+                }
+            })
+            .collect(),
+        nodes: nodes
+            .iter()
+            .map(|n| NodePressure {
+                node: n.name.clone(),
+                cpu_pct: n.cpu_pct,
+                memory_pct: n.memory_pct,
+                disk_pct: n.disk_pct,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// The fleet's score over the last hour: every cached cluster that is not
+/// gone, worst first (unknown last).
+pub fn fleet_health(store: &Store, now: i64) -> Result<FleetScore, ViewError> {
+    fleet_health_for(store, None, now)
+}
+
+/// [`fleet_health`], restricted to one cluster when `only` is given (an
+/// unknown id gives an empty fleet; the caller words the error).
+pub fn fleet_health_for(
+    store: &Store,
+    only: Option<&str>,
+    now: i64,
+) -> Result<FleetScore, ViewError> {
+    let range = resolve_range(
+        &RangeRequest::Preset {
+            preset: HEALTH_WINDOW.into(),
+        },
+        now,
+    )?;
+    let mut scores = Vec::new();
+    for cluster in store.clusters(None)? {
+        if only.is_some_and(|id| id != cluster.id) || cluster.gone_at.is_some() {
+            continue;
+        }
+        let nodes = node_rows(store, &cluster.id, &range)?;
+        let services = service_rows(store, &cluster.id, &range)?;
+        scores.push(cluster_score(&cluster_signals(
+            &cluster.id,
+            &range,
+            &nodes,
+            &services,
+        )));
+    }
+    Ok(fleet_score(scores))
+}
+
+fn history(store: &Store, id: &str, at: i64) -> Result<Vec<HealthPoint>, StoreError> {
+    Ok(store
+        .health_history_buckets(id, at - HEALTH_HISTORY_SECS, HEALTH_HISTORY_BUCKET_SECS)?
+        .into_iter()
+        .map(|(at, score)| HealthPoint { at, score })
+        .collect())
+}
+
+/// What the Fleet screen shows: `fleet` (computed at `at`) with each
+/// cluster's recorded history of the 24 h before `at`.
+pub fn fleet_health_view(
+    store: &Store,
+    fleet: &FleetScore,
+    at: i64,
+) -> Result<FleetHealthView, StoreError> {
+    let mut clusters = Vec::with_capacity(fleet.clusters.len());
+    for c in &fleet.clusters {
+        clusters.push(ClusterHealthView {
+            cluster_id: c.cluster_id.clone(),
+            score: c.score.value,
+            basis: c.basis.to_owned(),
+            reasons: c
+                .score
+                .reasons
+                .iter()
+                .map(|r| HealthReason {
+                    kind: r.kind.to_owned(),
+                    points: r.points,
+                    detail: r.detail.clone(),
+                })
+                .collect(),
+            history: history(store, &c.cluster_id, at)?,
+        });
+    }
+    Ok(FleetHealthView {
+        fleet: fleet.value,
+        unknown: u32::try_from(fleet.unknown).unwrap_or(u32::MAX),
+        at,
+        fleet_history: history(store, FLEET_ID, at)?,
+        clusters,
+    })
+}
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+mod tests;

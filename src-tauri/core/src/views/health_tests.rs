@@ -1,0 +1,179 @@
+use super::*;
+use crate::metrics::{names, Batch, Sample, SeriesKey};
+use crate::model::{ClusterSummary, Provider};
+
+const NOW: i64 = 1_700_000_000 / 60 * 60;
+
+fn summary(id: &str) -> ClusterSummary {
+    ClusterSummary {
+        id: id.into(),
+        provider: Provider::Gcp,
+        account: "a".into(),
+        name: id.into(),
+        region: "r".into(),
+        version: None,
+        status: "RUNNING".into(),
+        endpoint: None,
+        node_pools: vec![],
+        collected_at: NOW,
+        gone_at: None,
+    }
+}
+
+fn sample(cluster: &str, metric: &str, labels: &[(&str, &str)], ts: i64, value: f64) -> Sample {
+    Sample {
+        series: SeriesKey::new(cluster, metric, labels.iter().copied()),
+        ts,
+        value,
+    }
+}
+
+/// `nodes-only`: two nodes, one at 90 % CPU, no Prometheus.
+/// `with-services`: two calm nodes and `api` failing 20 % of its requests.
+/// `empty`: known to discovery, never collected. `old`: gone.
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in(dir.path()).unwrap();
+    store
+        .upsert_clusters(&[
+            summary("nodes-only"),
+            summary("with-services"),
+            summary("empty"),
+            summary("old"),
+        ])
+        .unwrap();
+    store
+        .conn()
+        .execute("UPDATE clusters SET gone_at = ?1 WHERE id = 'old'", [NOW])
+        .unwrap();
+    let mut samples = Vec::new();
+    for i in 0..60 {
+        let ts = NOW - 3600 + 60 * (i + 1);
+        for (cluster, busy) in [("nodes-only", 3.6), ("with-services", 1.0), ("old", 4.0)] {
+            for (node, used) in [("n-a", busy), ("n-b", 1.0)] {
+                samples.push(sample(
+                    cluster,
+                    names::NODE_CPU_CORES,
+                    &[("node", node)],
+                    ts,
+                    used,
+                ));
+                samples.push(sample(
+                    cluster,
+                    names::NODE_CPU_ALLOCATABLE_CORES,
+                    &[("node", node)],
+                    ts,
+                    4.0,
+                ));
+            }
+        }
+        samples.push(sample(
+            "with-services",
+            names::SERVICE_REQUESTS_INCREASE,
+            &[("service", "api")],
+            ts,
+            100.0,
+        ));
+        samples.push(sample(
+            "with-services",
+            names::SERVICE_ERRORS_INCREASE,
+            &[("service", "api")],
+            ts,
+            20.0,
+        ));
+        for (le, v) in [("0.1", 90.0), ("1", 100.0), ("+Inf", 100.0)] {
+            samples.push(sample(
+                "with-services",
+                names::SERVICE_LATENCY_BUCKET_INCREASE,
+                &[("service", "api"), ("le", le)],
+                ts,
+                v,
+            ));
+        }
+    }
+    store
+        .insert_batch(&Batch {
+            collected_at: NOW,
+            samples,
+        })
+        .unwrap();
+    (dir, store)
+}
+
+#[test]
+fn node_pressure_scores_a_cluster_without_services_and_services_win_when_present() {
+    let (_dir, store) = store();
+    let fleet = fleet_health(&store, NOW).unwrap();
+    let ids: Vec<&str> = fleet
+        .clusters
+        .iter()
+        .map(|c| c.cluster_id.as_str())
+        .collect();
+    // Worst first, unknown last, the gone cluster left out.
+    assert_eq!(ids, ["with-services", "nodes-only", "empty"]);
+
+    let svc = &fleet.clusters[0];
+    assert_eq!(svc.basis, "services");
+    // 20 % errors is past the 10 % where the whole 30 points go.
+    assert_eq!(svc.score.value, Some(70.0));
+    assert_eq!(svc.score.reasons[0].kind, "errors");
+    assert!(
+        svc.score.reasons[0].detail.contains("in api"),
+        "{:?}",
+        svc.score.reasons
+    );
+
+    let nodes = &fleet.clusters[1];
+    assert_eq!(nodes.basis, "nodes");
+    // One of two nodes above 80 % CPU: half of the 30 points.
+    assert_eq!(nodes.score.value, Some(85.0));
+    assert_eq!(nodes.score.reasons[0].detail, "1 of 2 nodes above 80 % CPU");
+
+    let empty = &fleet.clusters[2];
+    assert_eq!(empty.score.value, None, "no data is unknown, never 100");
+    assert_eq!(empty.basis, "none");
+    assert_eq!(fleet.unknown, 1);
+    assert_eq!(fleet.value, Some(77.5));
+
+    let one = fleet_health_for(&store, Some("nodes-only"), NOW).unwrap();
+    assert_eq!(one.clusters.len(), 1);
+    assert!(fleet_health_for(&store, Some("nope"), NOW)
+        .unwrap()
+        .clusters
+        .is_empty());
+}
+
+#[test]
+fn old_samples_leave_the_scores_unknown() {
+    let (_dir, store) = store();
+    let fleet = fleet_health(&store, NOW + 3 * 3600).unwrap();
+    assert_eq!(fleet.value, None);
+    assert_eq!(fleet.unknown, 3);
+}
+
+#[test]
+fn the_view_carries_reasons_and_the_recorded_day_in_buckets() {
+    let (_dir, mut store) = store();
+    // A day of passes every 5 minutes, scored at the same cache: the
+    // sparkline buckets two passes each.
+    let fleet = fleet_health(&store, NOW).unwrap();
+    for k in 0..6 {
+        store.record_health(NOW - 3000 + 300 * k, &fleet).unwrap();
+    }
+    let view = fleet_health_view(&store, &fleet, NOW).unwrap();
+    assert_eq!(view.fleet, Some(77.5));
+    assert_eq!(view.unknown, 1);
+    assert_eq!(view.at, NOW);
+    let svc = &view.clusters[0];
+    assert_eq!(svc.cluster_id, "with-services");
+    assert_eq!(svc.reasons[0].kind, "errors");
+    assert_eq!(svc.reasons[0].points, 30.0);
+    assert_eq!(svc.history.len(), 3, "{:?}", svc.history);
+    assert!(svc.history.iter().all(|p| p.score == Some(70.0)));
+    assert!(svc.history.windows(2).all(|w| w[1].at - w[0].at == 600));
+    let empty = &view.clusters[2];
+    assert!(empty.history.iter().all(|p| p.score.is_none()));
+    assert_eq!(empty.history.len(), 3);
+    assert_eq!(view.fleet_history.len(), 3);
+    assert_eq!(view.fleet_history[0].score, Some(77.5));
+}
