@@ -329,11 +329,7 @@ fn message(rule: AlertRule, name: &str, cluster: &str, value: f64, threshold: f6
             " %",
             "check the node's images, logs and emptyDir volumes before it is evicted",
         ),
-        AlertRule::ServiceP95 => (
-            "p95",
-            " s",
-            "check the latency heatmap and recent rollouts",
-        ),
+        AlertRule::ServiceP95 => ("p95", " s", "check the latency heatmap and recent rollouts"),
         AlertRule::ServiceErrorRate => (
             "error rate",
             " %",

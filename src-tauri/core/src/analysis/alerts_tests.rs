@@ -77,11 +77,14 @@ fn classify(rule: AlertRule, value: f64) -> Option<(Severity, f64)> {
     })
 }
 
+/// A rule, a value, and the (severity, threshold) it must give.
+type Edge = (AlertRule, f64, Option<(Severity, f64)>);
+
 #[test]
 fn every_seed_threshold_edge() {
     use AlertRule::*;
     use Severity::*;
-    let table: &[(AlertRule, f64, Option<(Severity, f64)>)] = &[
+    let table: &[Edge] = &[
         (NodeCpu, 0.0, None),
         (NodeCpu, 80.0, None),
         (NodeCpu, 80.01, Some((Medium, 80.0))),
@@ -146,7 +149,8 @@ fn a_firing_names_cluster_and_subject_and_says_where_to_look() {
         .find(|f| f.rule == AlertRule::NodeCpu)
         .unwrap();
     assert!(
-        cpu.message.starts_with("CPU 91 % on node ip-10-0-1-5 of prod-eu-west-1 (threshold 80 %)"),
+        cpu.message
+            .starts_with("CPU 91 % on node ip-10-0-1-5 of prod-eu-west-1 (threshold 80 %)"),
         "{}",
         cpu.message
     );
