@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::anomaly::Severity;
-use crate::views::ClusterDetail;
+use crate::store::{AlertChanges, AlertPolicy, Store};
+use crate::views::{self, ClusterDetail, RangeRequest, ResourceKind, ViewError};
 
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
@@ -393,6 +394,42 @@ pub fn evaluate(rules: &AlertRules, cluster_id: &str, detail: &ClusterDetail) ->
         }
     }
     out
+}
+
+/// How far back a refresh's evaluation looks: services' RED over this
+/// window, nodes' latest values in it.
+pub const EVALUATION_WINDOW_SECS: i64 = 15 * 60;
+
+/// Evaluates `rules` on each cluster's last `window_secs` in the cache and
+/// folds the firings into the alerts table (one transaction). Clusters
+/// missing from the cache are skipped and count as not evaluated, so their
+/// alerts neither fold nor resolve. This is what `cloudops refresh` and the
+/// app's collection loop run after writing a pass.
+pub fn evaluate_cached(
+    store: &mut Store,
+    rules: &AlertRules,
+    cluster_ids: &[String],
+    now: i64,
+    window_secs: i64,
+    policy: &AlertPolicy,
+) -> Result<AlertChanges, ViewError> {
+    let range = RangeRequest::Custom {
+        start: now - window_secs.max(60),
+        end: now,
+    };
+    let mut evaluated = Vec::new();
+    let mut firings = Vec::new();
+    for id in cluster_ids {
+        match views::cluster_detail(store, id, &range, ResourceKind::Cpu, now, false) {
+            Ok(detail) => {
+                firings.extend(evaluate(rules, id, &detail));
+                evaluated.push(id.clone());
+            }
+            Err(ViewError::UnknownCluster(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(store.apply_firings(now, &evaluated, &firings, policy)?)
 }
 
 #[cfg(test)]

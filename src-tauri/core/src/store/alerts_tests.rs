@@ -321,3 +321,102 @@ fn queries_filter_by_state_and_cluster_and_alerts_survive_a_reopen() {
 fn the_os_user_is_never_empty() {
     assert!(!os_user().trim().is_empty());
 }
+
+/// The whole path on a real cache: samples that cross thresholds, the
+/// cluster view over the last 15 minutes, the rules, the alerts table.
+#[test]
+fn evaluate_cached_opens_alerts_from_samples_and_resolves_them_when_they_clear() {
+    use crate::analysis::alerts::{evaluate_cached, AlertRules, EVALUATION_WINDOW_SECS};
+    use crate::metrics::{names, Batch, Sample, SeriesKey};
+    use crate::model::{ClusterSummary, Provider};
+
+    let (_d, mut s) = store();
+    let cluster = ClusterSummary {
+        id: ClusterSummary::make_id(Provider::Aws, "acct", "eu-west-1", "prod"),
+        provider: Provider::Aws,
+        account: "acct".into(),
+        name: "prod".into(),
+        region: "eu-west-1".into(),
+        version: None,
+        status: "ACTIVE".into(),
+        endpoint: None,
+        node_pools: Vec::new(),
+        collected_at: 0,
+        gone_at: None,
+    };
+    s.upsert_clusters(std::slice::from_ref(&cluster)).unwrap();
+    let id = cluster.id.clone();
+    let now = 1_700_000_000;
+    let write = |s: &mut Store, at: i64, cpu: f64, failed: f64| {
+        let sample = |metric: &str, labels: Vec<(&str, &str)>, value: f64| Sample {
+            series: SeriesKey::new(&id, metric, labels),
+            ts: at,
+            value,
+        };
+        s.insert_batch(&Batch {
+            collected_at: at,
+            samples: vec![
+                sample(names::NODE_CPU_CORES, vec![("node", "n1")], cpu),
+                sample(names::NODE_CPU_ALLOCATABLE_CORES, vec![("node", "n1")], 4.0),
+                sample(
+                    names::SERVICE_REQUESTS_INCREASE,
+                    vec![("service", "checkout")],
+                    100.0,
+                ),
+                sample(
+                    names::SERVICE_ERRORS_INCREASE,
+                    vec![("service", "checkout")],
+                    failed,
+                ),
+            ],
+        })
+        .unwrap();
+    };
+    write(&mut s, now - 60, 3.9, 12.0);
+    let ids = vec![id.clone(), "gone/cluster/not/cached".to_owned()];
+    let rules = AlertRules::default();
+    let c = evaluate_cached(&mut s, &rules, &ids, now, EVALUATION_WINDOW_SECS, &POLICY).unwrap();
+    let mut got: Vec<(String, AlertRule, Severity)> = c
+        .opened
+        .iter()
+        .map(|a| (a.subject.clone(), a.rule, a.severity))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("node/n1".to_owned(), AlertRule::NodeCpu, Severity::High),
+            (
+                "service/checkout".to_owned(),
+                AlertRule::ServiceErrorRate,
+                Severity::High
+            ),
+        ]
+    );
+    assert!(c.opened.iter().all(|a| a.message.contains("prod")));
+
+    // The same data a minute later folds; nothing new opens.
+    let c = evaluate_cached(
+        &mut s,
+        &rules,
+        &ids,
+        now + 60,
+        EVALUATION_WINDOW_SECS,
+        &POLICY,
+    )
+    .unwrap();
+    assert_eq!((c.opened.len(), c.folded.len()), (0, 2));
+
+    // Once the window holds only healthy data, both resolve.
+    write(&mut s, now + 1000, 1.0, 0.0);
+    let c = evaluate_cached(
+        &mut s,
+        &rules,
+        &ids,
+        now + 1100,
+        EVALUATION_WINDOW_SECS,
+        &POLICY,
+    )
+    .unwrap();
+    assert_eq!(c.resolved.len(), 2, "{c:?}");
+}
