@@ -19,6 +19,8 @@ use cloudops_cloud::{
     resilience::{Breakers, CallPolicy},
     sources::{self, Sources},
 };
+use cloudops_core::analysis::alerts::{evaluate_cached, AlertRules, EVALUATION_WINDOW_SECS};
+use cloudops_core::store::{AlertChanges, AlertPolicy};
 use cloudops_core::{model::SourceError, Store};
 use cloudops_sandbox::{RunningSandbox, Sandbox, World};
 use serde::Serialize;
@@ -62,6 +64,9 @@ pub struct PassReport {
     pub clusters: Vec<ClusterReport>,
     /// Discovery sources that failed.
     pub errors: Vec<SourceError>,
+    /// What the threshold rules changed after this pass (`None` when the
+    /// evaluation failed; the error is on stderr and the pass still stands).
+    pub alerts: Option<AlertChanges>,
 }
 
 impl PassReport {
@@ -189,10 +194,38 @@ impl Fleet {
             now,
             &cloudops_core::store::retention::Retention::default(),
         )?;
+        // Only clusters that produced data this pass are evaluated: an
+        // unreachable one keeps its alerts as they were rather than having
+        // them resolved by an empty view.
+        let evaluated: Vec<String> = collections
+            .iter()
+            .filter(|c| !c.batch.samples.is_empty())
+            .map(|c| c.cluster_id.clone())
+            .collect();
+        let alerts = match evaluate_cached(
+            store,
+            &AlertRules::default(),
+            &evaluated,
+            now,
+            EVALUATION_WINDOW_SECS,
+            &AlertPolicy::default(),
+        ) {
+            Ok(changes) => Some(changes),
+            Err(e) => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "error: evaluating the alert rules failed: {e}\nhint: {}",
+                    e.hint()
+                );
+                None
+            }
+        };
         Ok(PassReport {
             collected_at: now,
             clusters: collections.iter().map(report_of).collect(),
             errors: report.errors,
+            alerts,
         })
     }
 
@@ -241,6 +274,9 @@ fn print_pass(pass: &PassReport) {
                 p.collector, p.message, p.hint
             );
         }
+    }
+    if let Some(changes) = &pass.alerts {
+        super::alerts::print_changes(changes);
     }
     let mut err = std::io::stderr().lock();
     for e in &pass.errors {
