@@ -36,7 +36,10 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::cluster::latency_heatmap,
             commands::cluster::chart_export,
             commands::workloads::workloads_page,
-            commands::workloads::workloads_usage
+            commands::workloads::workloads_usage,
+            commands::alerts::alerts_list,
+            commands::alerts::alert_acknowledge,
+            commands::alerts::alert_resolve
         ])
 }
 

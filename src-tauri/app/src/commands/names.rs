@@ -14,4 +14,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "chart_export",
     "workloads_page",
     "workloads_usage",
+    "alerts_list",
+    "alert_acknowledge",
+    "alert_resolve",
 ];
