@@ -222,3 +222,59 @@ fn alerts_text_lists_worst_first_and_an_empty_cache_says_so() {
     );
     assert!(text.contains("CPU 97.5 % on node n1 of payments"), "{text}");
 }
+
+/// Two refreshes of the sandbox seconds apart: whatever fires twice folds
+/// into the alert the first pass opened (count 2), nothing opens twice for
+/// one key, and nothing resolves (the conditions were not clear for a
+/// minute). Which services fire depends on the sandbox's clock, so the
+/// test checks the invariants, not a fixed list.
+#[test]
+fn refreshes_fold_repeats_into_the_alerts_they_opened() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let pass = || {
+        let out = cloudops(dir.path(), &["refresh", "--once", "--sandbox", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        json(&out)["alerts"].clone()
+    };
+    let keys = |v: &serde_json::Value| -> BTreeMap<String, i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["key"].as_str().unwrap().to_owned(),
+                    a["id"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first = pass();
+    let second = pass();
+    let opened1 = keys(&first["opened"]);
+    let opened2 = keys(&second["opened"]);
+    let folded2 = keys(&second["folded"]);
+    assert!(
+        opened2.keys().all(|k| !opened1.contains_key(k)),
+        "a repeat opened a second alert: {second}"
+    );
+    for (k, id) in &folded2 {
+        assert_eq!(
+            opened1.get(k),
+            Some(id),
+            "folded into another alert: {second}"
+        );
+    }
+    assert_eq!(second["resolved"], serde_json::json!([]));
+    for a in second["folded"].as_array().unwrap() {
+        assert_eq!(a["count"], 2, "{a}");
+    }
+    let listed = json(&cloudops(
+        dir.path(),
+        &["alerts", "--sandbox", "--state", "all", "--json"],
+    ));
+    assert_eq!(
+        listed["alerts"].as_array().unwrap().len(),
+        opened1.len() + opened2.len()
+    );
+}

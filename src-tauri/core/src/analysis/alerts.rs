@@ -306,10 +306,21 @@ pub fn alert_key(cluster_id: &str, subject: &str, rule: AlertRule) -> String {
     format!("{cluster_id}|{subject}|{}", rule.as_str())
 }
 
-/// `1.5` → "1.5", `3.0` → "3", `87.25` → "87.3": short numbers for messages.
+/// Short numbers for messages: two decimals under 10 (so that a p95 of
+/// 1.04 s is not printed as its 1 s threshold), one above, trailing zeros
+/// dropped: `1.04` → "1.04", `3.0` → "3", `87.25` → "87.3" (rounded
+/// half to even by the formatter).
 fn num(v: f64) -> String {
-    let s = format!("{v:.1}");
-    s.strip_suffix(".0").map(str::to_owned).unwrap_or(s)
+    let s = if v.abs() < 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
 }
 
 /// What to say, and where to look, for one firing.

@@ -222,3 +222,19 @@ fn bad_rules_are_refused_with_a_hint() {
     let ok = AlertRules::from_json("{}").unwrap();
     assert_eq!(ok, AlertRules::default());
 }
+
+#[test]
+fn message_numbers_never_round_onto_their_threshold() {
+    for (v, want) in [
+        (1.04, "1.04"),
+        (3.4, "3.4"),
+        (3.0, "3"),
+        (0.5, "0.5"),
+        (97.5, "97.5"),
+        (12.0, "12"),
+        (100.0, "100"),
+        (87.26, "87.3"),
+    ] {
+        assert_eq!(num(v), want);
+    }
+}
