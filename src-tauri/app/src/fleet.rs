@@ -304,11 +304,17 @@ async fn evaluate_alerts<R: Runtime>(
     now: i64,
 ) {
     let clusters = evaluated.len() as u32;
+    // Read each pass so that an edit applies without a restart; a bad file
+    // is logged and the seed thresholds are used rather than no alerts.
+    let rules = AlertRules::load(state.base_dir()).unwrap_or_else(|e| {
+        tracing::error!(kind = e.kind(), hint = %e.hint(), "{e}; using the seed thresholds");
+        AlertRules::default()
+    });
     let changes = state
         .with_store(move |store| {
             evaluate_cached(
                 store,
-                &AlertRules::default(),
+                &rules,
                 &evaluated,
                 now,
                 EVALUATION_WINDOW_SECS,

@@ -103,6 +103,8 @@ pub(crate) struct Fleet {
     pub providers: Vec<Arc<dyn Provider>>,
     pub source_errors: Vec<SourceError>,
     sandbox: Option<RunningSandbox>,
+    /// `alert-rules.json` of the data dir, or the seed thresholds.
+    alert_rules: AlertRules,
 }
 
 impl Fleet {
@@ -112,6 +114,12 @@ impl Fleet {
         seed: u64,
         shared: &Shared,
     ) -> Result<Fleet, Failure> {
+        // A bad rules file is a usage error, reported before any network
+        // call. The sandbox uses the same file: thresholds are settings,
+        // not accounts.
+        let dir = cloudops_core::store::resolve_data_dir(ctx.data_dir.as_deref())?;
+        let alert_rules = AlertRules::load(&dir)
+            .map_err(|e| Failure::usage(e.kind(), e.to_string(), e.hint()))?;
         // The sandbox never reads the user's accounts: a demo must not
         // touch a real cloud.
         let accounts: Vec<Resolved> = if sandbox {
@@ -143,6 +151,7 @@ impl Fleet {
             ));
         }
         Ok(Fleet {
+            alert_rules,
             providers: gathered.providers,
             source_errors: gathered.errors,
             sandbox: running,
@@ -204,7 +213,7 @@ impl Fleet {
             .collect();
         let alerts = match evaluate_cached(
             store,
-            &AlertRules::default(),
+            &self.alert_rules,
             &evaluated,
             now,
             EVALUATION_WINDOW_SECS,

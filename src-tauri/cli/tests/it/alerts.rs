@@ -278,3 +278,24 @@ fn refreshes_fold_repeats_into_the_alerts_they_opened() {
         opened1.len() + opened2.len()
     );
 }
+
+#[test]
+fn a_bad_rules_file_stops_refresh_with_exit_2_and_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("alert-rules.json"),
+        r#"{"defaults": {"p95_seconds": {"medium": 3, "high": 1}}}"#,
+    )
+    .unwrap();
+    let out = cloudops(dir.path(), &["refresh", "--once", "--sandbox", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "invalid_alert_rules");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("alert-rules.json"), "{message}");
+    assert!(
+        message.contains("defaults service_p95: thresholds must rise"),
+        "{message}"
+    );
+    assert!(doc["error"]["hint"].as_str().unwrap().contains("rising"));
+}

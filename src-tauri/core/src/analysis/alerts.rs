@@ -125,9 +125,10 @@ impl Steps {
 
 /// One full set of thresholds. Units: node rules in percent of
 /// allocatable (CPU, memory) or capacity (disk); p95 in seconds; error rate
-/// in percent of requests.
+/// in percent of requests. A rule left out of a settings file keeps its
+/// seed thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RuleSet {
     pub node_cpu_pct: Steps,
     pub node_memory_pct: Steps,
@@ -221,21 +222,37 @@ pub struct AlertRules {
     pub services: BTreeMap<String, RuleOverride>,
 }
 
+/// The settings file, in the data dir, that overrides the seed thresholds.
+pub const RULES_FILE_NAME: &str = "alert-rules.json";
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AlertRulesError {
     #[error("invalid alert rules: {0}")]
     Invalid(String),
+    #[error("cannot read the alert rules {path}: {detail}")]
+    Unreadable { path: String, detail: String },
 }
 
 impl AlertRulesError {
     pub fn kind(&self) -> &'static str {
-        "invalid_alert_rules"
+        match self {
+            AlertRulesError::Invalid(_) => "invalid_alert_rules",
+            AlertRulesError::Unreadable { .. } => "alert_rules_unreadable",
+        }
     }
 
     pub fn hint(&self) -> String {
-        "Fix the alert thresholds in the settings file: numbers ≥ 0, rising from medium to high \
-         to critical; leave a step out to skip it."
-            .to_owned()
+        match self {
+            AlertRulesError::Invalid(_) => format!(
+                "Fix the alert thresholds in {RULES_FILE_NAME} (data dir): numbers ≥ 0, rising \
+                 from medium to high to critical; leave a step out to skip it, or delete the \
+                 file to use the seed thresholds."
+            ),
+            AlertRulesError::Unreadable { .. } => format!(
+                "Check the permissions of {RULES_FILE_NAME} in the data dir, or delete it to \
+                 use the seed thresholds."
+            ),
+        }
     }
 }
 
@@ -246,6 +263,25 @@ impl AlertRules {
             serde_json::from_str(text).map_err(|e| AlertRulesError::Invalid(e.to_string()))?;
         rules.validate()?;
         Ok(rules)
+    }
+
+    /// The rules in `DATA_DIR/alert-rules.json`, or the seed thresholds
+    /// when there is no such file.
+    pub fn load(data_dir: &std::path::Path) -> Result<AlertRules, AlertRulesError> {
+        let path = data_dir.join(RULES_FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => AlertRules::from_json(&text).map_err(|e| match e {
+                AlertRulesError::Invalid(d) => {
+                    AlertRulesError::Invalid(format!("{}: {d}", path.display()))
+                }
+                other => other,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AlertRules::default()),
+            Err(e) => Err(AlertRulesError::Unreadable {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            }),
+        }
     }
 
     pub fn validate(&self) -> Result<(), AlertRulesError> {

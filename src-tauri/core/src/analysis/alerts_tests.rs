@@ -221,6 +221,13 @@ fn bad_rules_are_refused_with_a_hint() {
     }
     let ok = AlertRules::from_json("{}").unwrap();
     assert_eq!(ok, AlertRules::default());
+    // A partial `defaults` keeps the seed for the rules it leaves out.
+    let partial = AlertRules::from_json(r#"{"defaults": {"error_pct": {"medium": 2}}}"#).unwrap();
+    assert_eq!(
+        partial.defaults.error_pct,
+        Steps::new(Some(2.0), None, None)
+    );
+    assert_eq!(partial.defaults.p95_seconds, RuleSet::default().p95_seconds);
 }
 
 #[test]
@@ -237,4 +244,25 @@ fn message_numbers_never_round_onto_their_threshold() {
     ] {
         assert_eq!(num(v), want);
     }
+}
+
+#[test]
+fn rules_load_from_the_data_dir_or_default_to_the_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(AlertRules::load(dir.path()).unwrap(), AlertRules::default());
+    let path = dir.path().join(RULES_FILE_NAME);
+    std::fs::write(
+        &path,
+        r#"{"services": {"checkout": {"p95_seconds": {"high": 0.5}}}}"#,
+    )
+    .unwrap();
+    let rules = AlertRules::load(dir.path()).unwrap();
+    assert_eq!(
+        rules.effective(CLUSTER, Some("checkout")).p95_seconds,
+        Steps::new(None, Some(0.5), None)
+    );
+    std::fs::write(&path, r#"{"defaults": 3}"#).unwrap();
+    let err = AlertRules::load(dir.path()).unwrap_err();
+    assert_eq!(err.kind(), "invalid_alert_rules");
+    assert!(err.to_string().contains(RULES_FILE_NAME), "{err}");
 }
