@@ -19,8 +19,10 @@ use cloudops_cloud::{
     resilience::{BreakerState, CallPolicy},
     sources,
 };
+use cloudops_core::analysis::alerts::{evaluate_cached, AlertRules, EVALUATION_WINDOW_SECS};
 use cloudops_core::model::DiscoveryProgress;
 use cloudops_core::store::{now_ms, retention::Retention};
+use cloudops_core::store::{Alert, AlertPolicy};
 use cloudops_sandbox::{Sandbox, World};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -50,6 +52,7 @@ pub const RESYNC: Duration = Duration::from_secs(300);
 pub const EVENT_PROGRESS: &str = "discovery-progress";
 pub const EVENT_FINISHED: &str = "discovery-finished";
 pub const EVENT_COLLECTED: &str = "collection-finished";
+pub const EVENT_ALERTS: &str = "alerts-changed";
 
 /// Sent after each collection pass (the cache already holds it), so that
 /// open views can re-read.
@@ -256,6 +259,13 @@ async fn collect<R: Runtime>(
     }
     // The pass, then the scores it gives, on the store's thread: the
     // Fleet screen re-reads both on `collection-finished`.
+    // Only clusters that produced data this pass are evaluated: an
+    // unreachable one keeps its alerts as they were.
+    let evaluated: Vec<String> = collections
+        .iter()
+        .filter(|c| !c.batch.samples.is_empty())
+        .map(|c| c.cluster_id.clone())
+        .collect();
     let written = state
         .with_store(move |store| {
             let written = write_pass(store, &collections, now, &Retention::default())?;
@@ -265,6 +275,9 @@ async fn collect<R: Runtime>(
             Ok::<_, CommandError>(written)
         })
         .await;
+    if written.is_ok() {
+        evaluate_alerts(app, state, evaluated, now).await;
+    }
     let event = match written {
         Ok(w) => CollectionFinished {
             collected_at: now,
@@ -282,6 +295,78 @@ async fn collect<R: Runtime>(
         },
     };
     if let Err(e) = app.emit(EVENT_COLLECTED, event) {
+        tracing::warn!(error = %e, "cannot notify the window");
+    }
+}
+
+/// Sent after the alert rules ran on a collection pass (the cache already
+/// holds the alerts), so that the alert list and badges re-read.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct AlertsChanged {
+    #[ts(type = "number")]
+    pub evaluated_at: i64,
+    pub clusters: u32,
+    pub opened: u32,
+    pub folded: u32,
+    pub escalated: u32,
+    pub resolved: u32,
+    /// What deserves a desktop notification now: new high/critical alerts,
+    /// alerts raised to high/critical, escalations.
+    pub notify: Vec<Alert>,
+}
+
+/// Evaluates the alert rules on the clusters of a pass just written (their
+/// last 15 minutes in the cache) and tells the window what changed.
+///
+/// Desktop notifications are not sent yet: `AlertsChanged::notify` lists
+/// what to notify; the Tauri notification plugin (with its permission
+/// scoped in `capabilities/`) is a later step of issue 9.
+async fn evaluate_alerts<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    evaluated: Vec<String>,
+    now: i64,
+) {
+    let clusters = evaluated.len() as u32;
+    // Read each pass so that an edit applies without a restart; a bad file
+    // is logged and the seed thresholds are used rather than no alerts.
+    let rules = AlertRules::load(state.base_dir()).unwrap_or_else(|e| {
+        tracing::error!(kind = e.kind(), hint = %e.hint(), "{e}; using the seed thresholds");
+        AlertRules::default()
+    });
+    let changes = state
+        .with_store(move |store| {
+            evaluate_cached(
+                store,
+                &rules,
+                &evaluated,
+                now,
+                EVALUATION_WINDOW_SECS,
+                &AlertPolicy::default(),
+            )
+        })
+        .await;
+    let changes = match changes {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(kind = %e.kind, hint = %e.hint, "evaluating the alert rules failed: {}", e.message);
+            return;
+        }
+    };
+    for a in changes.to_notify() {
+        tracing::warn!(alert = a.id, cluster = %a.cluster_id, "{}", a.message);
+    }
+    let event = AlertsChanged {
+        evaluated_at: now,
+        clusters,
+        opened: changes.opened.len() as u32,
+        folded: changes.folded.len() as u32,
+        escalated: (changes.escalated.len() + changes.raised.len()) as u32,
+        resolved: changes.resolved.len() as u32,
+        notify: changes.to_notify().cloned().collect(),
+    };
+    if let Err(e) = app.emit(EVENT_ALERTS, event) {
         tracing::warn!(error = %e, "cannot notify the window");
     }
 }

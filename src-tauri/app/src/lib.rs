@@ -37,7 +37,10 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::cluster::chart_export,
             commands::workloads::workloads_page,
             commands::workloads::workloads_usage,
-            commands::health::fleet_health
+            commands::health::fleet_health,
+            commands::alerts::alerts_list,
+            commands::alerts::alert_acknowledge,
+            commands::alerts::alert_resolve
         ])
 }
 

@@ -412,3 +412,70 @@ fn fleet_health_reads_scores_and_recorded_history_from_the_cache() {
     assert!(history.iter().all(|p| p["score"].is_null()));
     assert_eq!(view["fleet_history"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn alerts_are_listed_acknowledged_and_resolved_over_ipc() {
+    use cloudops_core::analysis::alerts::{alert_key, AlertRule, Firing};
+    use cloudops_core::analysis::anomaly::Severity;
+    use cloudops_core::store::AlertPolicy;
+
+    let dir = seeded_dir();
+    let cluster = ClusterSummary::make_id(Provider::Aws, "prod", "eu-west-1", "payments");
+    {
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let subject = "service/checkout";
+        store
+            .apply_firings(
+                1_700_000_000,
+                std::slice::from_ref(&cluster),
+                &[Firing {
+                    key: alert_key(&cluster, subject, AlertRule::ServiceP95),
+                    cluster_id: cluster.clone(),
+                    subject: subject.into(),
+                    rule: AlertRule::ServiceP95,
+                    severity: Severity::Critical,
+                    value: 5.5,
+                    threshold: 5.0,
+                    message: "p95 5.5 s in checkout on payments (threshold 5 s)".into(),
+                }],
+                &AlertPolicy::default(),
+            )
+            .unwrap();
+    }
+    let app = app(dir.path());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let list = |query: serde_json::Value| {
+        invoke_json(&main, "alerts_list", serde_json::json!({ "query": query }))
+    };
+    let all = list(serde_json::json!({ "state": null, "cluster": null, "limit": null })).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(all[0]["severity"], "critical");
+    assert_eq!(all[0]["state"], "open");
+    let id = all[0]["id"].as_i64().unwrap();
+
+    let acked = invoke_json(&main, "alert_acknowledge", serde_json::json!({ "id": id })).unwrap();
+    assert_eq!(acked["state"], "acknowledged");
+    let open =
+        list(serde_json::json!({ "state": "open", "cluster": &cluster, "limit": 10 })).unwrap();
+    assert_eq!(open, serde_json::json!([]));
+
+    let resolved = invoke_json(&main, "alert_resolve", serde_json::json!({ "id": id })).unwrap();
+    assert_eq!(resolved["state"], "resolved");
+    let again = invoke_json(&main, "alert_resolve", serde_json::json!({ "id": id })).unwrap_err();
+    assert_eq!(again["kind"], "alert_already_resolved");
+    let unknown =
+        invoke_json(&main, "alert_acknowledge", serde_json::json!({ "id": 999 })).unwrap_err();
+    assert_eq!(unknown["kind"], "unknown_alert");
+    assert!(!unknown["hint"].as_str().unwrap().is_empty());
+    let bad = invoke_json(&main, "alert_resolve", serde_json::json!({ "id": -1 })).unwrap_err();
+    assert_eq!(bad["kind"], "invalid_argument");
+    let too_many =
+        list(serde_json::json!({ "state": null, "cluster": null, "limit": 5000 })).unwrap_err();
+    assert_eq!(too_many["kind"], "invalid_argument");
+
+    let audit = Store::open_in(dir.path()).unwrap().audit_log().unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["alert.acknowledge", "alert.resolve"]);
+}

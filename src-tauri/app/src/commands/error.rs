@@ -1,3 +1,4 @@
+use cloudops_core::store::AlertError;
 use cloudops_core::views::ViewError;
 use cloudops_core::StoreError;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,16 @@ pub struct CommandError {
 
 impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
+        CommandError {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
+impl From<AlertError> for CommandError {
+    fn from(e: AlertError) -> Self {
         CommandError {
             kind: e.kind().to_owned(),
             message: e.to_string(),

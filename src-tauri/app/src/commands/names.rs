@@ -15,4 +15,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "workloads_page",
     "workloads_usage",
     "fleet_health",
+    "alerts_list",
+    "alert_acknowledge",
+    "alert_resolve",
 ];

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod alerts;
 pub mod anomalies;
 pub mod bench;
 mod bench_heatmap;

@@ -19,6 +19,8 @@ use cloudops_cloud::{
     resilience::{Breakers, CallPolicy},
     sources::{self, Sources},
 };
+use cloudops_core::analysis::alerts::{evaluate_cached, AlertRules, EVALUATION_WINDOW_SECS};
+use cloudops_core::store::{AlertChanges, AlertPolicy};
 use cloudops_core::{model::SourceError, Store};
 use cloudops_sandbox::{RunningSandbox, Sandbox, World};
 use serde::Serialize;
@@ -63,6 +65,9 @@ pub struct PassReport {
     pub clusters: Vec<ClusterReport>,
     /// Discovery sources that failed.
     pub errors: Vec<SourceError>,
+    /// What the threshold rules changed after this pass (`None` when the
+    /// evaluation failed; the error is on stderr and the pass still stands).
+    pub alerts: Option<AlertChanges>,
 }
 
 impl PassReport {
@@ -99,6 +104,8 @@ pub(crate) struct Fleet {
     pub providers: Vec<Arc<dyn Provider>>,
     pub source_errors: Vec<SourceError>,
     sandbox: Option<RunningSandbox>,
+    /// `alert-rules.json` of the data dir, or the seed thresholds.
+    alert_rules: AlertRules,
 }
 
 impl Fleet {
@@ -108,6 +115,12 @@ impl Fleet {
         seed: u64,
         shared: &Shared,
     ) -> Result<Fleet, Failure> {
+        // A bad rules file is a usage error, reported before any network
+        // call. The sandbox uses the same file: thresholds are settings,
+        // not accounts.
+        let dir = cloudops_core::store::resolve_data_dir(ctx.data_dir.as_deref())?;
+        let alert_rules = AlertRules::load(&dir)
+            .map_err(|e| Failure::usage(e.kind(), e.to_string(), e.hint()))?;
         // The sandbox never reads the user's accounts: a demo must not
         // touch a real cloud.
         let accounts: Vec<Resolved> = if sandbox {
@@ -139,6 +152,7 @@ impl Fleet {
             ));
         }
         Ok(Fleet {
+            alert_rules,
             providers: gathered.providers,
             source_errors: gathered.errors,
             sandbox: running,
@@ -190,10 +204,38 @@ impl Fleet {
             now,
             &cloudops_core::store::retention::Retention::default(),
         )?;
+        // Only clusters that produced data this pass are evaluated: an
+        // unreachable one keeps its alerts as they were rather than having
+        // them resolved by an empty view.
+        let evaluated: Vec<String> = collections
+            .iter()
+            .filter(|c| !c.batch.samples.is_empty())
+            .map(|c| c.cluster_id.clone())
+            .collect();
+        let alerts = match evaluate_cached(
+            store,
+            &self.alert_rules,
+            &evaluated,
+            now,
+            EVALUATION_WINDOW_SECS,
+            &AlertPolicy::default(),
+        ) {
+            Ok(changes) => Some(changes),
+            Err(e) => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "error: evaluating the alert rules failed: {e}\nhint: {}",
+                    e.hint()
+                );
+                None
+            }
+        };
         Ok(PassReport {
             collected_at: now,
             clusters: collections.iter().map(report_of).collect(),
             errors: report.errors,
+            alerts,
         })
     }
 
@@ -257,6 +299,9 @@ fn print_pass(pass: &PassReport) {
                 p.collector, p.message, p.hint
             );
         }
+    }
+    if let Some(changes) = &pass.alerts {
+        super::alerts::print_changes(changes);
     }
     let mut err = std::io::stderr().lock();
     for e in &pass.errors {

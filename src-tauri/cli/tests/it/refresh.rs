@@ -23,6 +23,21 @@ fn refresh_once_caches_every_clusters_workloads_and_workloads_reads_them_offline
         assert!(c["prometheus"].is_string(), "{c}");
     }
 
+    // The pass evaluated the alert rules; what it opened is what the cache
+    // lists (a first pass has nothing to fold or resolve).
+    let opened = pass["alerts"]["opened"]
+        .as_array()
+        .expect("the pass reports its alert changes");
+    let listed = json(&cloudops(
+        dir.path(),
+        &["alerts", "--sandbox", "--state", "all", "--json"],
+    ));
+    assert_eq!(
+        listed["alerts"].as_array().unwrap().len(),
+        opened.len(),
+        "{listed}"
+    );
+
     // The cache holds node, pod and RED series for every cluster.
     {
         use cloudops_core::metrics::names;

@@ -2,6 +2,7 @@
 //! evaluation on the NAB fixtures (BRIEF §9 A1); latency quantiles and the
 //! heatmap matrix from histogram bucket increases (BRIEF §9 A2).
 
+pub mod alerts;
 pub mod anomaly;
 pub mod health;
 pub mod nab;

@@ -225,6 +225,38 @@ CREATE TABLE health_scores (
 CREATE INDEX health_scores_by_time ON health_scores(at);
 "#;
 
+/// Threshold alerts (issue 9 part 4): one row per alert, from first firing
+/// to resolution. `key` (`cluster|subject|rule`) is what repeats fold on;
+/// the partial unique index keeps at most one active (open or
+/// acknowledged) alert per key, so a fold can never pick between two.
+/// Times are unix seconds.
+const V6_ALERTS: &str = r#"
+CREATE TABLE alerts (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    key              TEXT NOT NULL,
+    cluster_id       TEXT NOT NULL,
+    subject          TEXT NOT NULL,
+    rule             TEXT NOT NULL,
+    severity         TEXT NOT NULL CHECK (severity IN ('medium','high','critical')),
+    state            TEXT NOT NULL CHECK (state IN ('open','acknowledged','resolved')),
+    first_seen       INTEGER NOT NULL,
+    last_seen        INTEGER NOT NULL,
+    count            INTEGER NOT NULL CHECK (count >= 1),
+    value            REAL NOT NULL,
+    threshold        REAL NOT NULL,
+    message          TEXT NOT NULL,
+    acknowledged_at  INTEGER,
+    acknowledged_by  TEXT,
+    resolved_at      INTEGER,
+    resolved_by      TEXT,
+    last_notified_at INTEGER,
+    escalations      INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX alerts_one_active_per_key ON alerts(key) WHERE state <> 'resolved';
+CREATE INDEX alerts_by_cluster ON alerts(cluster_id, state);
+CREATE INDEX alerts_by_last_seen ON alerts(last_seen);
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_FOUNDATION),
@@ -232,6 +264,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V3_METRICS),
     M::up(V4_CLUSTER_STATE),
     M::up(V5_HEALTH),
+    M::up(V6_ALERTS),
 ];
 
 pub(crate) fn all() -> Migrations<'static> {

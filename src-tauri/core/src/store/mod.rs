@@ -5,6 +5,7 @@
 //! a damaged one or one from a newer build is reported with its path and
 //! what to do, and left untouched.
 
+pub mod alerts;
 pub mod backup;
 mod cluster_state;
 mod clusters;
@@ -15,6 +16,7 @@ pub mod retention;
 pub mod samples;
 pub mod writer;
 
+pub use alerts::{os_user, Alert, AlertChanges, AlertError, AlertPolicy, AlertQuery, AlertState};
 pub use backup::{restore, BackupError, BackupReport, RestoreReport, VacuumReport};
 pub use cluster_state::{
     ClusterState, CollectionRecord, CollectorFreshness, EventState, HpaMetricState, HpaSummary,
