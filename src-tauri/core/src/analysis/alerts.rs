@@ -29,7 +29,7 @@ use ts_rs::TS;
 
 use super::anomaly::Severity;
 use crate::store::{AlertChanges, AlertPolicy, Store};
-use crate::views::{self, ClusterDetail, RangeRequest, ResourceKind, ViewError};
+use crate::views::{self, ClusterDetail, RangeRequest, ViewError};
 
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
@@ -467,7 +467,7 @@ pub fn evaluate_cached(
     let mut evaluated = Vec::new();
     let mut firings = Vec::new();
     for id in cluster_ids {
-        match views::cluster_detail(store, id, &range, ResourceKind::Cpu, now, false) {
+        match views::cluster_numbers(store, id, &range, now) {
             Ok(detail) => {
                 firings.extend(evaluate(rules, id, &detail));
                 evaluated.push(id.clone());

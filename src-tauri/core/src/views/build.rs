@@ -345,6 +345,38 @@ pub fn cluster_detail(
     now: i64,
     offline: bool,
 ) -> Result<ClusterDetail, ViewError> {
+    detail(store, cluster_id, range, resource, now, offline, true)
+}
+
+/// The same numbers without drawing the heatmap (`resource_heatmap` is
+/// `None`): what evaluations that run after every pass need (alerts),
+/// without rendering an SVG nobody sees.
+pub fn cluster_numbers(
+    store: &Store,
+    cluster_id: &str,
+    range: &RangeRequest,
+    now: i64,
+) -> Result<ClusterDetail, ViewError> {
+    detail(
+        store,
+        cluster_id,
+        range,
+        ResourceKind::Cpu,
+        now,
+        false,
+        false,
+    )
+}
+
+fn detail(
+    store: &Store,
+    cluster_id: &str,
+    range: &RangeRequest,
+    resource: ResourceKind,
+    now: i64,
+    offline: bool,
+    draw: bool,
+) -> Result<ClusterDetail, ViewError> {
     let cluster = store
         .cluster(cluster_id)?
         .ok_or_else(|| ViewError::UnknownCluster(cluster_id.to_owned()))?;
@@ -352,14 +384,20 @@ pub fn cluster_detail(
     let services = service_rows(store, cluster_id, &range)?;
     let services_note = services.is_empty().then(|| {
         "No service metrics in this range: no Prometheus was found for this cluster, or it has \
-         no request histogram. Set the cluster's Prometheus (URL or service) in Settings."
+         no request histogram. Set the cluster's Prometheus (URL or service) in collect.toml \
+         in the data dir."
             .to_owned()
     });
+    let resource_heatmap = if draw {
+        resource_view(store, cluster_id, resource, &range)?
+    } else {
+        None
+    };
     Ok(ClusterDetail {
         age: data_age(store, cluster_id, now, offline)?,
         nodes: node_rows(store, cluster_id, &range)?,
         resource,
-        resource_heatmap: resource_view(store, cluster_id, resource, &range)?,
+        resource_heatmap,
         services,
         services_note,
         cluster,

@@ -313,7 +313,9 @@ pub mod health;
 mod range;
 mod workloads;
 
-pub use build::{cluster_detail, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS};
+pub use build::{
+    cluster_detail, cluster_numbers, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS,
+};
 pub use export::export_chart;
 pub use health::{
     cluster_signals, fleet_health, fleet_health_for, fleet_health_view, HEALTH_HISTORY_BUCKET_SECS,
