@@ -6,6 +6,7 @@ import {
   isFilterShortcut,
   isPaletteShortcut,
   isRefreshShortcut,
+  listKeyAction,
   registerFilter,
 } from './keys';
 
@@ -98,5 +99,22 @@ describe('filter registry', () => {
     input.remove();
     expect(focusFilter()).toBe(false);
     unregister();
+  });
+});
+
+describe('listKeyAction', () => {
+  it('moves within the list, clamped, and jumps with Home/End', () => {
+    expect(listKeyAction('ArrowDown', 0, 3)).toEqual({ kind: 'move', to: 1 });
+    expect(listKeyAction('ArrowDown', 2, 3)).toEqual({ kind: 'move', to: 2 });
+    expect(listKeyAction('ArrowUp', 2, 3)).toEqual({ kind: 'move', to: 1 });
+    expect(listKeyAction('Home', 2, 3)).toEqual({ kind: 'move', to: 0 });
+    expect(listKeyAction('End', 0, 3)).toEqual({ kind: 'move', to: 2 });
+  });
+
+  it('leaves upwards from the first row, activates on Enter and Space, ignores other keys', () => {
+    expect(listKeyAction('ArrowUp', 0, 3)).toEqual({ kind: 'above' });
+    expect(listKeyAction('Enter', 1, 3)).toEqual({ kind: 'activate' });
+    expect(listKeyAction(' ', 1, 3)).toEqual({ kind: 'activate' });
+    expect(listKeyAction('a', 1, 3)).toBeNull();
   });
 });

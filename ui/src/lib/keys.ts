@@ -60,3 +60,28 @@ export function screenFilter(node: HTMLInputElement) {
   const unregister = registerFilter(node);
   return { destroy: unregister };
 }
+
+/** What a key does on row `i` of a keyboard-driven list of `length` rows (§11: arrows, Home/End, Enter). */
+export type ListKeyAction = { kind: 'move'; to: number } | { kind: 'above' } | { kind: 'activate' } | null;
+
+/**
+ * The one keyboard model of every list: ArrowDown/ArrowUp move (clamped), ArrowUp on the first row leaves the
+ * list upwards (to its filter, where it has one), Home/End jump, Enter or Space activates the row.
+ */
+export function listKeyAction(key: string, i: number, length: number): ListKeyAction {
+  switch (key) {
+    case 'ArrowDown':
+      return { kind: 'move', to: Math.max(0, Math.min(i + 1, length - 1)) };
+    case 'ArrowUp':
+      return i <= 0 ? { kind: 'above' } : { kind: 'move', to: i - 1 };
+    case 'Home':
+      return { kind: 'move', to: 0 };
+    case 'End':
+      return { kind: 'move', to: Math.max(0, length - 1) };
+    case 'Enter':
+    case ' ':
+      return { kind: 'activate' };
+    default:
+      return null;
+  }
+}
