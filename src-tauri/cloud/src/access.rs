@@ -53,6 +53,11 @@ impl ClusterAccess {
         &self.conn.endpoint
     }
 
+    /// The PEM bundle the API server's certificate is verified against.
+    pub fn ca_pem(&self) -> Option<&[u8]> {
+        self.conn.ca_pem.as_deref()
+    }
+
     /// A client whose token is fresh for at least the token source's margin.
     pub async fn client(&self) -> Result<kube::Client, AccessError> {
         let token = self

@@ -32,6 +32,9 @@ pub enum CollectError {
     /// The cluster is known but has no API endpoint to collect from.
     #[error("the cluster has no Kubernetes API endpoint")]
     NoEndpoint,
+    /// The API server's certificate could not be read.
+    #[error(transparent)]
+    Certificate(#[from] super::endpoint::ProbeError),
 }
 
 impl CollectError {
@@ -43,6 +46,7 @@ impl CollectError {
             CollectError::Deadline { .. } => "timeout",
             CollectError::Prometheus(e) => e.kind(),
             CollectError::NoEndpoint => "no_endpoint",
+            CollectError::Certificate(e) => e.kind(),
         }
     }
 
@@ -59,6 +63,7 @@ impl CollectError {
             CollectError::NoEndpoint => "The cloud reports no API endpoint yet (a cluster being \
                  created?); the next refresh tries again."
                 .into(),
+            CollectError::Certificate(e) => e.hint(),
         }
     }
 }

@@ -102,6 +102,10 @@ pub(crate) fn node_state(n: &Node) -> Option<NodeState> {
         allocatable_cpu_cores: alloc("cpu"),
         allocatable_memory_bytes: alloc("memory"),
         conditions,
+        kubelet_version: status
+            .and_then(|s| s.node_info.as_ref())
+            .map(|i| i.kubelet_version.clone())
+            .filter(|v| !v.is_empty()),
     })
 }
 

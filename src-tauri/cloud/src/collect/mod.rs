@@ -8,6 +8,7 @@
 //! - `workloads.rs`: deployments, ReplicaSets, HPAs, events (paged lists);
 //! - `locate.rs`: where a cluster's Prometheus is (setting or detection);
 //! - `red.rs`: rate, errors and latency buckets from that Prometheus;
+//! - `endpoint.rs`: the API server's version and certificate expiry;
 //! - `fleet.rs`: every connected cluster, with bounded concurrency.
 //!
 //! Each collector is independent: one failing is a [`Problem`] next to the
@@ -17,6 +18,7 @@
 //! endpoint), and every collector has a deadline.
 
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod fleet;
 pub mod kubelet;
@@ -175,7 +177,7 @@ impl Default for CollectSettings {
 /// One thing that went wrong in a pass; the rest of the pass stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// `connect`, `nodes`, `metrics`, `kubelet`, `workloads`, `red`.
+    /// `connect`, `nodes`, `metrics`, `kubelet`, `workloads`, `red`, `endpoint`.
     pub collector: String,
     pub kind: String,
     pub message: String,
@@ -194,7 +196,14 @@ impl Problem {
 }
 
 /// The collectors a pass runs, in the order it reports them.
-pub const COLLECTORS: [&str; 5] = ["nodes", "metrics", "kubelet", "workloads", "red"];
+pub const COLLECTORS: [&str; 6] = [
+    "nodes",
+    "metrics",
+    "kubelet",
+    "workloads",
+    "red",
+    "endpoint",
+];
 
 /// What one pass over one cluster produced.
 #[derive(Debug, Clone, Default)]
@@ -423,7 +432,14 @@ pub async fn collect_cluster(
         workloads::collect(&kube, settings.page_size),
     );
     let red = within("red", deadline, red_pass(&kube, cluster_id, settings, now));
-    let (usage, disk, workloads, red) = tokio::join!(usage, disk, workloads, red);
+    let endpoint = within(
+        "endpoint",
+        deadline,
+        endpoint::collect(&kube, access.ca_pem(), settings.call.timeout),
+    );
+    let (usage, disk, workloads, red, endpoint) =
+        tokio::join!(usage, disk, workloads, red, endpoint);
+    out.state.endpoint = out.outcome("endpoint", endpoint);
 
     let pods = match out.outcome("metrics", usage) {
         Some(u) => {

@@ -17,6 +17,7 @@ use cloudops_cloud::{
     resilience::{Breakers, CallPolicy},
 };
 use cloudops_core::{
+    analysis::versions::parse_minor,
     metrics::names,
     store::{ClusterState, WorkloadQuery},
     Store,
@@ -95,6 +96,21 @@ async fn every_sandbox_cluster_yields_nodes_pods_disk_workloads_and_a_prometheus
         assert!(nodes
             .iter()
             .all(|n| n.ready && n.allocatable_cpu_cores > 0.0 && n.pool.is_some()));
+        // The endpoint collector: the API server's version agrees with the
+        // cloud's, the kubelets report theirs, and a plain-http sandbox
+        // endpoint has no certificate.
+        let endpoint = c.state.endpoint.as_ref().unwrap();
+        let server = endpoint.server_version.as_deref().unwrap();
+        assert_eq!(
+            parse_minor(server),
+            t.cluster.version.as_deref().and_then(parse_minor),
+            "{}: {server}",
+            c.cluster_id
+        );
+        assert!(!endpoint.tls && endpoint.cert_not_after.is_none());
+        assert!(nodes
+            .iter()
+            .all(|n| n.kubelet_version.as_deref() == Some(server)));
         let disk = c
             .batch
             .samples

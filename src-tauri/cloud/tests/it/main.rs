@@ -16,6 +16,7 @@ mod cost_sandbox;
 mod doks;
 mod doks_provider;
 mod eks_provider;
+mod endpoint_probe;
 mod faults;
 mod fixture_server;
 mod gke;

@@ -7,3 +7,4 @@ pub mod anomaly;
 pub mod health;
 pub mod nab;
 pub mod quantile;
+pub mod versions;

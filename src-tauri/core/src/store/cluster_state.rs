@@ -26,6 +26,9 @@ pub struct NodeState {
     pub allocatable_memory_bytes: f64,
     pub ready: bool,
     pub conditions: Vec<NodeConditionState>,
+    /// `status.nodeInfo.kubeletVersion`, for the version skew check.
+    #[serde(default)]
+    pub kubelet_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +116,19 @@ pub struct ClusterState {
     pub nodes: Option<Vec<NodeState>>,
     pub workloads: Option<Vec<WorkloadState>>,
     pub events: Option<Vec<EventState>>,
+    pub endpoint: Option<EndpointState>,
+}
+
+/// The API server as the endpoint collector saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointState {
+    /// `gitVersion` from `/version`, e.g. `v1.31.4-eks-a737599`.
+    pub server_version: Option<String>,
+    /// Whether the endpoint speaks TLS (a certificate is expected).
+    pub tls: bool,
+    /// The serving certificate's `notAfter`, unix seconds.
+    pub cert_not_after: Option<i64>,
+    pub cert_subject: Option<String>,
 }
 
 /// One collector's attempt on one cluster.
@@ -227,6 +243,9 @@ impl Store {
         if let Some(events) = &state.events {
             put_events(&tx, cluster_id, events, collected_at).map_err(sql_err)?;
         }
+        if let Some(endpoint) = &state.endpoint {
+            put_endpoint(&tx, cluster_id, endpoint, collected_at).map_err(sql_err)?;
+        }
         tx.commit().map_err(sql_err)
     }
 
@@ -288,7 +307,8 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare(
-                "SELECT name, pool, allocatable_cpu, allocatable_memory, ready, conditions_json
+                "SELECT name, pool, allocatable_cpu, allocatable_memory, ready, conditions_json,
+                        kubelet_version
                  FROM cluster_nodes WHERE cluster_id = ?1 ORDER BY name",
             )
             .map_err(|e| self.err(e))?;
@@ -301,10 +321,37 @@ impl Store {
                     allocatable_memory_bytes: r.get(3)?,
                     ready: r.get(4)?,
                     conditions: from_json(r.get(5)?),
+                    kubelet_version: r.get(6)?,
                 })
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The API server as last collected, with the time it was.
+    pub fn cluster_endpoint(
+        &self,
+        cluster_id: &str,
+    ) -> Result<Option<(EndpointState, i64)>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT server_version, tls, cert_not_after, cert_subject, collected_at
+                 FROM cluster_endpoints WHERE cluster_id = ?1",
+                [cluster_id],
+                |r| {
+                    Ok((
+                        EndpointState {
+                            server_version: r.get(0)?,
+                            tls: r.get(1)?,
+                            cert_not_after: r.get(2)?,
+                            cert_subject: r.get(3)?,
+                        },
+                        r.get(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// The cluster's events as last collected, most recent first.
@@ -427,8 +474,8 @@ fn put_nodes(
     )?;
     let mut stmt = tx.prepare(
         "INSERT OR REPLACE INTO cluster_nodes (cluster_id, name, pool, allocatable_cpu,
-             allocatable_memory, ready, conditions_json, collected_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             allocatable_memory, ready, conditions_json, collected_at, kubelet_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for n in nodes {
         stmt.execute(params![
@@ -439,9 +486,32 @@ fn put_nodes(
             n.allocatable_memory_bytes,
             n.ready,
             json(&n.conditions),
-            at
+            at,
+            n.kubelet_version
         ])?;
     }
+    Ok(())
+}
+
+fn put_endpoint(
+    tx: &Transaction<'_>,
+    cluster_id: &str,
+    e: &EndpointState,
+    at: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO cluster_endpoints
+             (cluster_id, server_version, tls, cert_not_after, cert_subject, collected_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            cluster_id,
+            e.server_version,
+            e.tls,
+            e.cert_not_after,
+            e.cert_subject,
+            at
+        ],
+    )?;
     Ok(())
 }
 

@@ -67,7 +67,14 @@ fn a_snapshot_replaces_the_previous_one_and_missing_parts_are_kept() {
             reason: Some("KubeletReady".into()),
             message: None,
         }],
+        kubelet_version: Some("v1.31.4-eks-a737599".into()),
     }];
+    let endpoint = EndpointState {
+        server_version: Some("v1.31.4-eks-a737599".into()),
+        tls: true,
+        cert_not_after: Some(1_900_000_000),
+        cert_subject: Some("CN=kube-apiserver".into()),
+    };
     let first = ClusterState {
         nodes: Some(nodes.clone()),
         workloads: Some(vec![
@@ -75,8 +82,14 @@ fn a_snapshot_replaces_the_previous_one_and_missing_parts_are_kept() {
             workload("shop", "cart", "cart"),
         ]),
         events: Some(vec![event("checkout-1", "BackOff", 3, 100, 200)]),
+        endpoint: Some(endpoint.clone()),
     };
+    assert_eq!(store.cluster_endpoint("c1").unwrap(), None);
     store.apply_cluster_state("c1", &first, 1_000).unwrap();
+    assert_eq!(
+        store.cluster_endpoint("c1").unwrap(),
+        Some((endpoint.clone(), 1_000))
+    );
     assert_eq!(store.cluster_nodes("c1").unwrap(), nodes);
     let page = store.workloads(&WorkloadQuery::default()).unwrap();
     assert_eq!(page.total, 2);
@@ -92,6 +105,7 @@ fn a_snapshot_replaces_the_previous_one_and_missing_parts_are_kept() {
         nodes: None,
         workloads: Some(vec![workload("shop", "checkout", "checkout")]),
         events: None,
+        endpoint: None,
     };
     store.apply_cluster_state("c1", &second, 2_000).unwrap();
     let page = store.workloads(&WorkloadQuery::default()).unwrap();
@@ -99,6 +113,11 @@ fn a_snapshot_replaces_the_previous_one_and_missing_parts_are_kept() {
     assert_eq!(page.rows[0].collected_at, 2_000);
     assert_eq!(store.cluster_nodes("c1").unwrap(), nodes);
     assert_eq!(store.cluster_events("c1").unwrap().len(), 1);
+    assert_eq!(
+        store.cluster_endpoint("c1").unwrap(),
+        Some((endpoint, 1_000)),
+        "an endpoint not collected keeps its last reading"
+    );
     assert_eq!(store.workloads_collected_at("c1").unwrap(), Some(2_000));
     assert_eq!(store.workloads_collected_at("c2").unwrap(), None);
 }

@@ -257,6 +257,23 @@ CREATE INDEX alerts_by_cluster ON alerts(cluster_id, state);
 CREATE INDEX alerts_by_last_seen ON alerts(last_seen);
 "#;
 
+/// What the endpoint collector sees of each cluster's API server (issue 9
+/// health reasons): its version, and its serving certificate's expiry;
+/// plus each node's kubelet version, for the skew check. A plain-http
+/// endpoint (the loopback sandbox) has no certificate: `cert_not_after` is
+/// NULL with `tls = 0`.
+const V9_ENDPOINTS: &str = r#"
+ALTER TABLE cluster_nodes ADD COLUMN kubelet_version TEXT;
+CREATE TABLE cluster_endpoints (
+    cluster_id     TEXT NOT NULL PRIMARY KEY,
+    server_version TEXT,
+    tls            INTEGER NOT NULL,
+    cert_not_after INTEGER,
+    cert_subject   TEXT,
+    collected_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_FOUNDATION),
@@ -265,6 +282,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V4_CLUSTER_STATE),
     M::up(V5_HEALTH),
     M::up(V6_ALERTS),
+    M::up(V9_ENDPOINTS),
 ];
 
 pub(crate) fn all() -> Migrations<'static> {

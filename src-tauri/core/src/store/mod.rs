@@ -19,9 +19,9 @@ pub mod writer;
 pub use alerts::{os_user, Alert, AlertChanges, AlertError, AlertPolicy, AlertQuery, AlertState};
 pub use backup::{restore, BackupError, BackupReport, RestoreReport, VacuumReport};
 pub use cluster_state::{
-    ClusterState, CollectionRecord, CollectorFreshness, EventState, HpaMetricState, HpaSummary,
-    NodeConditionState, NodeState, ReplicaSetState, WorkloadPage, WorkloadQuery, WorkloadRow,
-    WorkloadState, DEFAULT_WORKLOAD_PAGE, MAX_WORKLOAD_PAGE,
+    ClusterState, CollectionRecord, CollectorFreshness, EndpointState, EventState, HpaMetricState,
+    HpaSummary, NodeConditionState, NodeState, ReplicaSetState, WorkloadPage, WorkloadQuery,
+    WorkloadRow, WorkloadState, DEFAULT_WORKLOAD_PAGE, MAX_WORKLOAD_PAGE,
 };
 pub use clusters::{AppliedDiscovery, CompleteScope, DiscoveredRow, DiscoveryRun};
 pub use query::{Resource, Selector, SeriesPoints, ServiceSummary, Tier};

@@ -8,6 +8,7 @@
 use crate::analysis::health::{
     cluster_score, fleet_score, ClusterSignals, FleetScore, NodePressure, ServiceSignals,
 };
+use crate::analysis::versions::{days_left, version_issue};
 use crate::store::{health::FLEET_ID, Store, StoreError};
 
 use super::build::{node_rows, service_rows};
@@ -86,14 +87,45 @@ pub fn fleet_health_for(
         }
         let nodes = node_rows(store, &cluster.id, &range)?;
         let services = service_rows(store, &cluster.id, &range)?;
-        scores.push(cluster_score(&cluster_signals(
+        let mut signals = cluster_signals(&cluster.id, &range, &nodes, &services);
+        endpoint_signals(
+            store,
             &cluster.id,
-            &range,
-            &nodes,
-            &services,
-        )));
+            cluster.version.as_deref(),
+            now,
+            &mut signals,
+        )?;
+        scores.push(cluster_score(&signals));
     }
     Ok(fleet_score(scores))
+}
+
+/// The certificate expiry and version risks of one cluster, from what the
+/// endpoint collector last saw (the discovered version when it has not
+/// run yet) and the nodes' kubelet versions.
+pub fn endpoint_signals(
+    store: &Store,
+    cluster_id: &str,
+    discovered_version: Option<&str>,
+    now: i64,
+    signals: &mut ClusterSignals,
+) -> Result<(), StoreError> {
+    let endpoint = store.cluster_endpoint(cluster_id)?.map(|(e, _)| e);
+    signals.cert_days_left = endpoint
+        .as_ref()
+        .and_then(|e| e.cert_not_after)
+        .map(|at| days_left(at, now));
+    let server = endpoint
+        .as_ref()
+        .and_then(|e| e.server_version.as_deref())
+        .or(discovered_version);
+    let kubelets: Vec<String> = store
+        .cluster_nodes(cluster_id)?
+        .into_iter()
+        .filter_map(|n| n.kubelet_version)
+        .collect();
+    signals.version_issue = version_issue(server, &kubelets, now);
+    Ok(())
 }
 
 fn history(store: &Store, id: &str, at: i64) -> Result<Vec<HealthPoint>, StoreError> {

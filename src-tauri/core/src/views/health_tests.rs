@@ -177,3 +177,104 @@ fn the_view_carries_reasons_and_the_recorded_day_in_buckets() {
     assert_eq!(view.fleet_history.len(), 3);
     assert_eq!(view.fleet_history[0].score, Some(77.5));
 }
+
+#[test]
+fn certificate_expiry_and_version_risks_come_from_the_endpoint_collector() {
+    use crate::store::{ClusterState, EndpointState, NodeState};
+    let (_dir, mut store) = store();
+    let day = 86_400;
+    let endpoint = |version: &str, days: i64| EndpointState {
+        server_version: Some(version.into()),
+        tls: true,
+        cert_not_after: Some(NOW + days * day),
+        cert_subject: Some("CN=kube-apiserver".into()),
+    };
+    let node = |name: &str, kubelet: &str| NodeState {
+        name: name.into(),
+        allocatable_cpu_cores: 4.0,
+        allocatable_memory_bytes: 8e9,
+        ready: true,
+        kubelet_version: Some(kubelet.into()),
+        ..Default::default()
+    };
+    // `nodes-only`: the certificate expires in 5 days (alert) and one
+    // kubelet lags four minors. At NOW (2023-11) 1.29 is still supported,
+    // so the skew is the only version reason.
+    store
+        .apply_cluster_state(
+            "nodes-only",
+            &ClusterState {
+                endpoint: Some(endpoint("v1.29.1", 5)),
+                nodes: Some(vec![node("n-a", "v1.29.1"), node("n-b", "v1.25.3")]),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .unwrap();
+    // `with-services`: 20 days left (warning), versions fine.
+    store
+        .apply_cluster_state(
+            "with-services",
+            &ClusterState {
+                endpoint: Some(endpoint("v1.28.2", 20)),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .unwrap();
+    let fleet = fleet_health(&store, NOW).unwrap();
+    let by_id = |id: &str| fleet.clusters.iter().find(|c| c.cluster_id == id).unwrap();
+
+    let nodes = by_id("nodes-only");
+    let cert = nodes
+        .score
+        .reasons
+        .iter()
+        .find(|r| r.kind == "certificate")
+        .unwrap();
+    assert_eq!(cert.points, 10.0);
+    assert_eq!(cert.detail, "API certificate expires in 5 days");
+    let version = nodes
+        .score
+        .reasons
+        .iter()
+        .find(|r| r.kind == "version")
+        .unwrap();
+    assert!(
+        version.detail.contains("kubelet 1.25"),
+        "{}",
+        version.detail
+    );
+    // 85 from node pressure, minus 10 and 5.
+    assert_eq!(nodes.score.value, Some(70.0));
+
+    let svc = by_id("with-services");
+    assert!(svc
+        .score
+        .reasons
+        .iter()
+        .any(|r| r.kind == "certificate" && r.points == 5.0));
+    assert!(!svc.score.reasons.iter().any(|r| r.kind == "version"));
+
+    // A year later 1.28 and 1.29 are past upstream end of support, and the
+    // certificates have expired (still the alert deduction).
+    let later = fleet_health(&store, NOW + 400 * day).unwrap();
+    let svc_later = later
+        .clusters
+        .iter()
+        .find(|c| c.cluster_id == "with-services")
+        .unwrap();
+    let version = svc_later
+        .score
+        .reasons
+        .iter()
+        .find(|r| r.kind == "version")
+        .unwrap();
+    assert!(
+        version
+            .detail
+            .contains("1.28 is past upstream end of support"),
+        "{}",
+        version.detail
+    );
+}
