@@ -81,6 +81,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let ctx = commands::Context {
@@ -105,6 +106,18 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(failure) => failure.report(ctx.json),
+    }
+}
+
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe (`cloudops health |
+/// head -3`) panics with "failed printing to stdout". A command-line tool
+/// should just stop, as `cat` does.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; setting
+    // a signal's disposition to SIG_DFL has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

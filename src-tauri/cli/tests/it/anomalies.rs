@@ -125,3 +125,42 @@ fn bench_anomalies_reports_seed_and_ours_per_file() {
     assert_eq!(doc["seed_total"]["windows"], 36);
     assert_eq!(doc["goal_met"], true, "{}", doc["f1_ratio"]);
 }
+
+/// `cloudops … | head` must end quietly when the reader goes away, not
+/// panic with "failed printing to stdout" (exit 101).
+#[test]
+#[cfg(unix)]
+fn a_closed_stdout_pipe_ends_the_process_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("series.csv");
+    std::fs::write(&file, shifted_series_csv()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["anomalies", "--csv", file.to_str().unwrap(), "--json"])
+        .env("HOME", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the child writes a byte.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc_sigpipe()),
+        "{:?}",
+        out.status
+    );
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13
+}
