@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod anomaly;
 pub mod health;
+pub mod hpa;
 pub mod nab;
 pub mod quantile;
 pub mod versions;
