@@ -25,6 +25,11 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Refuse every write to a cluster or a cloud (viewers, on-call
+    /// shadowing); the executors check it, not only this flag's callers.
+    #[arg(long, global = true, env = "CLOUDOPS_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
+    read_only: bool,
+
     /// More logs on stderr (-v info, -vv debug). CLOUDOPS_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -63,6 +68,10 @@ enum Command {
         #[command(subcommand)]
         command: commands::heatmap::HeatmapCommand,
     },
+    /// Scale a deployment: preview, confirmation (--yes), audit, progress.
+    Scale(commands::act::ScaleArgs),
+    /// The audit log of every write (oldest first).
+    Audit(commands::act::AuditArgs),
     /// Look after the local cache.
     Cache {
         #[command(subcommand)]
@@ -87,6 +96,7 @@ fn main() -> ExitCode {
     let ctx = commands::Context {
         data_dir: cli.data_dir,
         json: cli.json,
+        read_only: cli.read_only,
     };
     let result = match cli.command {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
@@ -99,6 +109,8 @@ fn main() -> ExitCode {
         Command::Anomalies(args) => commands::anomalies::run(&ctx, args),
         Command::Latency(args) => commands::latency::run(&ctx, args),
         Command::Heatmap { command } => commands::heatmap::run(&ctx, command),
+        Command::Scale(args) => commands::act::scale(&ctx, args),
+        Command::Audit(args) => commands::act::audit(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),
         Command::Sandbox { command } => commands::sandbox::run(&ctx, command),
         Command::Bench { command } => commands::bench::run(&ctx, command),

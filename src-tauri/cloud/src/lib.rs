@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod act;
 pub mod ambient;
 pub mod azure_credential;
 pub mod collect;

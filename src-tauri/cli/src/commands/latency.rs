@@ -244,7 +244,7 @@ fn format_seconds(v: f64) -> String {
     }
 }
 
-fn format_utc(ts: i64) -> String {
+pub(crate) fn format_utc(ts: i64) -> String {
     jiff::Timestamp::from_second(ts)
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|_| ts.to_string())

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod act;
 pub mod alerts;
 pub mod anomalies;
 pub mod bench;
@@ -26,6 +27,9 @@ use crate::output::Failure;
 pub struct Context {
     pub data_dir: Option<PathBuf>,
     pub json: bool,
+    /// Refuse every write to a cluster or cloud (`--read-only`,
+    /// `CLOUDOPS_READ_ONLY=1`).
+    pub read_only: bool,
 }
 
 impl Context {

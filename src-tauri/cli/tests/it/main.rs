@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
 
 mod accounts;
+mod act;
 mod alerts;
 mod anomalies;
 mod cache;

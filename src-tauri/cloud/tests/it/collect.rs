@@ -184,7 +184,10 @@ async fn every_sandbox_cluster_yields_nodes_pods_disk_workloads_and_a_prometheus
     assert_eq!(locations.len(), 3, "{locations:?}");
 }
 
-fn sandbox_access(sandbox: &cloudops_sandbox::RunningSandbox, cluster_id: &str) -> ClusterAccess {
+pub(crate) fn sandbox_access(
+    sandbox: &cloudops_sandbox::RunningSandbox,
+    cluster_id: &str,
+) -> ClusterAccess {
     ClusterAccess::new(ClusterConnection {
         endpoint: format!("{}/k8s/{cluster_id}", sandbox.base_url()),
         ca_pem: None,

@@ -3,3 +3,4 @@
 //! written. Executors live in `cloudops-cloud`; this module has no network.
 
 pub mod fit;
+pub mod scale;

@@ -1,0 +1,315 @@
+//! Writes to clusters from the CLI (issue 6): `cloudops scale` and
+//! `cloudops audit`.
+//!
+//! A write always shows its preview first. `--yes` skips the prompt;
+//! without it, an interactive terminal is asked (the deployment's name must
+//! be typed when the change takes it to zero), and a non-interactive run
+//! refuses with exit 2 and changes nothing. `--read-only` (or
+//! `CLOUDOPS_READ_ONLY=1`) refuses every write in the executor itself.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use cloudops_cloud::{
+    access::ClusterAccess,
+    act::{
+        scale::{self, RolloutProgress, ScaleOutcome},
+        ActError, Actor, WriteGuard,
+    },
+    collect::fleet::targets,
+    discovery::Limits,
+    sources::{self, Sources},
+};
+use cloudops_core::{
+    audit::AuditEntry,
+    plan::scale::{ScalePlan, WorkloadRef},
+    store::os_user,
+};
+use serde::Serialize;
+
+use super::{clusters, refresh::Fleet, Context};
+use crate::output::{print_json, Failure, EXIT_ERROR, EXIT_USAGE};
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The cluster's id, as `cloudops clusters` prints it.
+    #[arg(long, value_name = "ID")]
+    cluster: String,
+    /// The deployment's namespace.
+    #[arg(short = 'n', long)]
+    namespace: String,
+    /// The deployment to scale.
+    #[arg(long)]
+    deployment: String,
+    /// The new replica count (0 to 10000).
+    #[arg(long)]
+    replicas: i64,
+    /// Confirm without a prompt.
+    #[arg(long)]
+    yes: bool,
+    /// How long to follow the rollout after the write, in seconds.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    wait: u64,
+    /// Act on an in-process sandbox (its changes end with the command).
+    #[arg(long)]
+    sandbox: bool,
+    #[arg(long, default_value_t = cloudops_sandbox::world::DEFAULT_SEED, requires = "sandbox")]
+    seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// At most this many rows, newest last.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100000))]
+    limit: u32,
+    /// The sandbox's cache.
+    #[arg(long)]
+    sandbox: bool,
+}
+
+#[derive(Serialize)]
+struct ScaleDoc<'a> {
+    /// `completed`, `noop`, `cancelled` or `refused`.
+    state: &'a str,
+    plan: &'a ScalePlan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'a ScaleOutcome>,
+}
+
+impl From<ActError> for Failure {
+    fn from(e: ActError) -> Failure {
+        Failure {
+            exit: match e {
+                ActError::ReadOnly { .. } | ActError::Plan(_) => EXIT_USAGE,
+                _ => EXIT_ERROR,
+            },
+            kind: e.kind().into(),
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
+fn print_plan(plan: &ScalePlan) {
+    let t = &plan.target;
+    println!(
+        "Scale deployment {}/{} in {}",
+        t.namespace, t.deployment, t.cluster_id
+    );
+    for c in &plan.changes {
+        println!("  {}: {} -> {}", c.field, c.before, c.after);
+    }
+    println!("  ready now: {}", plan.ready);
+    if let Some(fit) = &plan.fit {
+        println!("  capacity: {}", fit.summary);
+    }
+    for w in &plan.warnings {
+        println!("  warning: {w}");
+    }
+}
+
+/// Asks on the terminal. `Ok(false)` is a "no".
+fn confirm(plan: &ScalePlan) -> Result<bool, Failure> {
+    let mut out = std::io::stderr().lock();
+    let _ = match &plan.typed_confirmation {
+        Some(word) => write!(out, "Type {word} to confirm: "),
+        None => write!(out, "Apply? [y/N] "),
+    };
+    let _ = out.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::usage("no_confirmation", e.to_string(), "run again with --yes"))?;
+    let answer = line.trim();
+    Ok(match &plan.typed_confirmation {
+        Some(word) => answer == word,
+        None => matches!(answer, "y" | "Y" | "yes"),
+    })
+}
+
+fn show_progress(p: RolloutProgress) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "  replicas {} · updated {} · ready {} · available {}",
+        p.replicas, p.updated, p.ready, p.available
+    );
+}
+
+pub fn scale(ctx: &Context, args: ScaleArgs) -> Result<ExitCode, Failure> {
+    let store = clusters::open_store(ctx, args.sandbox)?;
+    let guard = WriteGuard {
+        read_only: ctx.read_only,
+    };
+    // Refuse before any network call: read-only means no write, and no
+    // reason to reach the cluster for one.
+    guard.check(&format!(
+        "scaling {}/{} in {}",
+        args.namespace, args.deployment, args.cluster
+    ))?;
+    let runtime = super::refresh::runtime()?;
+    runtime.block_on(async {
+        let shared = super::refresh::shared()?;
+        let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
+        let result = async {
+            let (access, identity) = connect(&fleet, &args.cluster).await?;
+            let client = access.client().await.map_err(|e| Failure {
+                exit: EXIT_ERROR,
+                kind: "cluster_access".into(),
+                message: e.to_string(),
+                hint: "check the cluster's endpoint and CA in its account or kubeconfig".into(),
+            })?;
+            let target = WorkloadRef {
+                cluster_id: args.cluster.clone(),
+                namespace: args.namespace.clone(),
+                deployment: args.deployment.clone(),
+            };
+            let preview = scale::preview(&client, target, args.replicas).await?;
+            let plan = &preview.plan;
+            let actor = Actor {
+                os_user: os_user(),
+                cloud_identity: identity,
+            };
+            let emit = |state: &str, outcome: Option<&ScaleOutcome>| {
+                if ctx.json {
+                    print_json(&ScaleDoc {
+                        state,
+                        plan,
+                        outcome,
+                    });
+                }
+            };
+            if !ctx.json {
+                print_plan(plan);
+            }
+            if plan.is_noop() {
+                emit("noop", None);
+                if !ctx.json {
+                    println!("Nothing to do: it already has {} replicas.", plan.to);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !args.yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(Failure::usage(
+                        "confirmation_required",
+                        "refusing to write without --yes in a non-interactive run; nothing was \
+                         changed",
+                        "review the preview above, then run again with --yes",
+                    ));
+                }
+                if !confirm(plan)? {
+                    scale::record_cancelled(&store, &actor, plan)?;
+                    emit("cancelled", None);
+                    if !ctx.json {
+                        println!("Cancelled; nothing was changed.");
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            let outcome = scale::execute(
+                &client,
+                &store,
+                &actor,
+                guard,
+                &preview,
+                Duration::from_secs(args.wait),
+                |p| {
+                    if !ctx.json {
+                        show_progress(p)
+                    }
+                },
+            )
+            .await?;
+            emit("completed", Some(&outcome));
+            if !ctx.json {
+                println!(
+                    "Scaled to {}{} (audit rows {:?}).",
+                    outcome.to,
+                    if outcome.settled {
+                        ", all ready"
+                    } else {
+                        "; not all ready yet, the rollout continues"
+                    },
+                    outcome.audit_ids
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        .await;
+        fleet.stop().await;
+        result
+    })
+}
+
+/// Access to the cluster `id`, and the cloud identity it acts as.
+async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Failure> {
+    let sources = Sources {
+        providers: fleet.providers.clone(),
+        errors: fleet.source_errors.clone(),
+    };
+    let report = sources::discover(sources, &Limits::default(), |_| {})
+        .await
+        .map_err(|_| Failure::usage("no_accounts", "no cloud account is configured", ""))?;
+    let all = targets(&fleet.providers, &report.clusters);
+    let Some(target) = all.iter().find(|t| t.cluster_id == id) else {
+        return Err(Failure {
+            exit: EXIT_ERROR,
+            kind: "unknown_cluster".into(),
+            message: format!("no cluster {id} among the {} discovered", all.len()),
+            hint: "list the ids with `cloudops clusters`; a cluster whose account failed to \
+                   answer is missing until it does"
+                .into(),
+        });
+    };
+    let conn = target
+        .provider
+        .connect(&target.cluster.locator)
+        .await
+        .map_err(|e| Failure {
+            exit: EXIT_ERROR,
+            kind: e.kind().into(),
+            message: format!("cannot connect to {id}: {e}"),
+            hint: e.hint(),
+        })?;
+    let identity = format!(
+        "{} account {}",
+        target.cluster.provider, target.cluster.account
+    );
+    Ok((ClusterAccess::new(conn), identity))
+}
+
+#[derive(Serialize)]
+struct AuditDoc {
+    entries: Vec<AuditEntry>,
+}
+
+pub fn audit(ctx: &Context, args: AuditArgs) -> Result<ExitCode, Failure> {
+    let store = clusters::open_store(ctx, args.sandbox)?;
+    let mut entries = store.audit_log()?;
+    let skip = entries.len().saturating_sub(args.limit as usize);
+    entries.drain(..skip);
+    if ctx.json {
+        print_json(&AuditDoc { entries });
+        return Ok(ExitCode::SUCCESS);
+    }
+    if entries.is_empty() {
+        println!("The audit log is empty.");
+    }
+    for e in &entries {
+        println!(
+            "{:>6}  {}  {:<10} {:<22} {}  by {}  {}",
+            e.id,
+            super::latency::format_utc(e.at_ms / 1000),
+            format!("{:?}", e.outcome).to_lowercase(),
+            e.action,
+            e.target,
+            e.actor,
+            e.detail
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,181 @@
+//! `cloudops scale` and `cloudops audit` against a live sandbox (issue 6):
+//! the preview, the write through the scale subresource, the audit rows
+//! before and after, and the refusals that change nothing.
+
+use std::net::SocketAddr;
+
+use cloudops_sandbox::{Sandbox, World};
+
+use super::{cloudops_with_env, json};
+
+/// A sandbox served from this test process, and the env lines that point
+/// the CLI's ambient providers at it.
+struct Live {
+    runtime: tokio::runtime::Runtime,
+    sandbox: Option<cloudops_sandbox::RunningSandbox>,
+    env: Vec<(String, String)>,
+}
+
+impl Live {
+    fn start() -> Live {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = runtime
+            .block_on(async {
+                Sandbox::start(
+                    "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+                    World::generate(42),
+                )
+            })
+            .unwrap();
+        let env = sandbox.env_map().into_iter().collect();
+        Live {
+            runtime,
+            sandbox: Some(sandbox),
+            env,
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(s) = self.sandbox.take() {
+            let _ = self.runtime.block_on(s.shutdown());
+        }
+    }
+}
+
+fn first_aws_cluster(dir: &std::path::Path, env: &[(String, String)]) -> String {
+    let doc = json(&cloudops_with_env(dir, &["clusters", "--json"], env));
+    doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .find(|id| id.starts_with("aws/"))
+        .unwrap()
+}
+
+fn scale_args<'a>(cluster: &'a str, replicas: &'a str) -> Vec<&'a str> {
+    vec![
+        "scale",
+        "--cluster",
+        cluster,
+        "-n",
+        "kube-system",
+        "--deployment",
+        "coredns",
+        "--replicas",
+        replicas,
+        "--wait",
+        "30",
+        "--json",
+    ]
+}
+
+#[test]
+fn scale_previews_writes_audits_and_follows_the_rollout() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = first_aws_cluster(dir.path(), &live.env);
+
+    let mut args = scale_args(&cluster, "3");
+    args.push("--yes");
+    let out = cloudops_with_env(dir.path(), &args, &live.env);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["state"], "completed");
+    assert_eq!(doc["plan"]["from"], 2);
+    assert_eq!(doc["plan"]["to"], 3);
+    assert_eq!(doc["plan"]["changes"][0]["field"], "spec.replicas");
+    assert_eq!(doc["plan"]["fit"]["fits"], true, "{doc}");
+    assert_eq!(doc["outcome"]["settled"], true, "{doc}");
+    assert_eq!(doc["outcome"]["progress"]["ready"], 3);
+
+    // The cluster now has 3: the same request is a no-op, read live.
+    let out = cloudops_with_env(dir.path(), &scale_args(&cluster, "3"), &live.env);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json(&out)["state"], "noop");
+
+    // Two audit rows, started then succeeded, naming the OS user and the
+    // cloud identity, with the diff.
+    let audit = json(&cloudops_with_env(
+        dir.path(),
+        &["audit", "--json"],
+        &live.env,
+    ));
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert_eq!(entries[0]["outcome"], "started");
+    assert_eq!(entries[1]["outcome"], "succeeded");
+    for e in entries {
+        assert_eq!(e["action"], "scale_deployment");
+        assert_eq!(e["target"], format!("{cluster}/kube-system/coredns"));
+        assert!(
+            e["actor"].as_str().unwrap().contains(" via aws account "),
+            "{e}"
+        );
+        assert_eq!(
+            (e["detail"]["from"].clone(), e["detail"]["to"].clone()),
+            (2.into(), 3.into())
+        );
+    }
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = first_aws_cluster(dir.path(), &live.env);
+
+    // No --yes and no terminal: exit 2, nothing written.
+    let out = cloudops_with_env(dir.path(), &scale_args(&cluster, "4"), &live.env);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+
+    // Read-only from the environment: refused before any network call,
+    // even with --yes.
+    let mut env = live.env.clone();
+    env.push(("CLOUDOPS_READ_ONLY".into(), "1".into()));
+    let mut args = scale_args(&cluster, "4");
+    args.push("--yes");
+    let out = cloudops_with_env(dir.path(), &args, &env);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(json(&out)["error"]["kind"], "read_only");
+    // And from the flag.
+    let mut flagged = args.clone();
+    flagged.push("--read-only");
+    let out = cloudops_with_env(dir.path(), &flagged, &live.env);
+    assert_eq!(json(&out)["error"]["kind"], "read_only");
+
+    // Out of range, and an unknown deployment.
+    let mut bad = scale_args(&cluster, "10001");
+    bad.push("--yes");
+    let out = cloudops_with_env(dir.path(), &bad, &live.env);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(json(&out)["error"]["kind"], "invalid_plan");
+    let mut missing = scale_args(&cluster, "1");
+    missing[6] = "no-such-deployment";
+    missing.push("--yes");
+    let out = cloudops_with_env(dir.path(), &missing, &live.env);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "not_found");
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-deployment"));
+
+    // The deployment still has its 2 replicas, and nothing was audited.
+    let out = cloudops_with_env(dir.path(), &scale_args(&cluster, "2"), &live.env);
+    assert_eq!(json(&out)["state"], "noop", "{out:?}");
+    let audit = json(&cloudops_with_env(
+        dir.path(),
+        &["audit", "--json"],
+        &live.env,
+    ));
+    assert_eq!(audit["entries"], serde_json::json!([]));
+}
