@@ -70,6 +70,8 @@ enum Command {
     },
     /// Scale a deployment: preview, confirmation (--yes), audit, progress.
     Scale(commands::act::ScaleArgs),
+    /// Restart a deployment's pods, or undo its last rollout.
+    Rollout(commands::act::RolloutArgs),
     /// The audit log of every write (oldest first).
     Audit(commands::act::AuditArgs),
     /// Look after the local cache.
@@ -111,6 +113,7 @@ fn main() -> ExitCode {
         Command::Heatmap { command } => commands::heatmap::run(&ctx, command),
         Command::Scale(args) => commands::act::scale(&ctx, args),
         Command::Audit(args) => commands::act::audit(&ctx, args),
+        Command::Rollout(args) => commands::act::rollout(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),
         Command::Sandbox { command } => commands::sandbox::run(&ctx, command),
         Command::Bench { command } => commands::bench::run(&ctx, command),

@@ -15,6 +15,7 @@ use clap::Args;
 use cloudops_cloud::{
     access::ClusterAccess,
     act::{
+        rollout::{self, RolloutAction, RolloutOutcome, RolloutPlan, RolloutStatus},
         scale::{self, RolloutProgress, ScaleOutcome},
         ActError, Actor, WriteGuard,
     },
@@ -57,6 +58,48 @@ pub struct ScaleArgs {
     sandbox: bool,
     #[arg(long, default_value_t = cloudops_sandbox::world::DEFAULT_SEED, requires = "sandbox")]
     seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    #[command(subcommand)]
+    command: RolloutCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum RolloutCommand {
+    /// Replace every pod (the `restartedAt` template annotation).
+    Restart(RolloutTarget),
+    /// Go back to the previous revision's pod template.
+    Undo(RolloutTarget),
+}
+
+#[derive(Debug, Args)]
+struct RolloutTarget {
+    #[arg(long, value_name = "ID")]
+    cluster: String,
+    #[arg(short = 'n', long)]
+    namespace: String,
+    #[arg(long)]
+    deployment: String,
+    /// Confirm without a prompt.
+    #[arg(long)]
+    yes: bool,
+    /// How long to follow the rollout, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    wait: u64,
+    #[arg(long)]
+    sandbox: bool,
+    #[arg(long, default_value_t = cloudops_sandbox::world::DEFAULT_SEED, requires = "sandbox")]
+    seed: u64,
+}
+
+#[derive(Serialize)]
+struct RolloutDoc<'a> {
+    state: &'a str,
+    plan: &'a RolloutPlan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'a RolloutOutcome>,
 }
 
 #[derive(Debug, Args)]
@@ -110,10 +153,11 @@ fn print_plan(plan: &ScalePlan) {
     }
 }
 
-/// Asks on the terminal. `Ok(false)` is a "no".
-fn confirm(plan: &ScalePlan) -> Result<bool, Failure> {
+/// Asks on the terminal; `typed` is the word to type instead of y/N.
+/// `Ok(false)` is a "no".
+fn confirm(typed: Option<&str>) -> Result<bool, Failure> {
     let mut out = std::io::stderr().lock();
-    let _ = match &plan.typed_confirmation {
+    let _ = match typed {
         Some(word) => write!(out, "Type {word} to confirm: "),
         None => write!(out, "Apply? [y/N] "),
     };
@@ -124,10 +168,23 @@ fn confirm(plan: &ScalePlan) -> Result<bool, Failure> {
         .read_line(&mut line)
         .map_err(|e| Failure::usage("no_confirmation", e.to_string(), "run again with --yes"))?;
     let answer = line.trim();
-    Ok(match &plan.typed_confirmation {
+    Ok(match typed {
         Some(word) => answer == word,
         None => matches!(answer, "y" | "Y" | "yes"),
     })
+}
+
+/// Without --yes, only a person at a terminal can confirm.
+fn require_terminal() -> Result<(), Failure> {
+    if std::io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err(Failure::usage(
+            "confirmation_required",
+            "refusing to write without --yes in a non-interactive run; nothing was changed",
+            "review the preview above, then run again with --yes",
+        ))
+    }
 }
 
 fn show_progress(p: RolloutProgress) {
@@ -193,15 +250,8 @@ pub fn scale(ctx: &Context, args: ScaleArgs) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::SUCCESS);
             }
             if !args.yes {
-                if !std::io::stdin().is_terminal() {
-                    return Err(Failure::usage(
-                        "confirmation_required",
-                        "refusing to write without --yes in a non-interactive run; nothing was \
-                         changed",
-                        "review the preview above, then run again with --yes",
-                    ));
-                }
-                if !confirm(plan)? {
+                require_terminal()?;
+                if !confirm(plan.typed_confirmation.as_deref())? {
                     scale::record_cancelled(&store, &actor, plan)?;
                     emit("cancelled", None);
                     if !ctx.json {
@@ -243,6 +293,129 @@ pub fn scale(ctx: &Context, args: ScaleArgs) -> Result<ExitCode, Failure> {
         fleet.stop().await;
         result
     })
+}
+
+pub fn rollout(ctx: &Context, args: RolloutArgs) -> Result<ExitCode, Failure> {
+    let (action, args) = match args.command {
+        RolloutCommand::Restart(a) => (RolloutAction::Restart, a),
+        RolloutCommand::Undo(a) => (RolloutAction::Undo, a),
+    };
+    let store = clusters::open_store(ctx, args.sandbox)?;
+    let guard = WriteGuard {
+        read_only: ctx.read_only,
+    };
+    guard.check(&format!(
+        "{} of {}/{} in {}",
+        action.audit_name(),
+        args.namespace,
+        args.deployment,
+        args.cluster
+    ))?;
+    let runtime = super::refresh::runtime()?;
+    runtime.block_on(async {
+        let shared = super::refresh::shared()?;
+        let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
+        let result = async {
+            let (access, identity) = connect(&fleet, &args.cluster).await?;
+            let client = access.client().await.map_err(|e| Failure {
+                exit: EXIT_ERROR,
+                kind: "cluster_access".into(),
+                message: e.to_string(),
+                hint: "check the cluster's endpoint and CA in its account or kubeconfig".into(),
+            })?;
+            let target = WorkloadRef {
+                cluster_id: args.cluster.clone(),
+                namespace: args.namespace.clone(),
+                deployment: args.deployment.clone(),
+            };
+            let plan = rollout::preview(&client, target, action).await?;
+            // With --json the one document is printed at the end.
+            if !ctx.json {
+                print_rollout_plan(&plan);
+            }
+            if !args.yes {
+                require_terminal()?;
+                if !confirm(None)? {
+                    if ctx.json {
+                        print_json(&RolloutDoc {
+                            state: "cancelled",
+                            plan: &plan,
+                            outcome: None,
+                        });
+                    } else {
+                        println!("Cancelled; nothing was changed.");
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            let actor = Actor {
+                os_user: os_user(),
+                cloud_identity: identity,
+            };
+            let outcome = rollout::execute(
+                &client,
+                &store,
+                &actor,
+                guard,
+                &plan,
+                Duration::from_secs(args.wait),
+                |s: RolloutStatus| {
+                    if !ctx.json {
+                        let mut err = std::io::stderr().lock();
+                        let _ = writeln!(
+                            err,
+                            "  replicas {} · updated {} · ready {} · available {}",
+                            s.replicas, s.updated, s.ready, s.available
+                        );
+                    }
+                },
+            )
+            .await?;
+            if ctx.json {
+                print_json(&RolloutDoc {
+                    state: "completed",
+                    plan: &plan,
+                    outcome: Some(&outcome),
+                });
+            } else if outcome.complete {
+                println!("Rollout complete (audit rows {:?}).", outcome.audit_ids);
+            } else {
+                println!(
+                    "Written; the rollout is still in progress after the wait (audit rows {:?}).",
+                    outcome.audit_ids
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        .await;
+        fleet.stop().await;
+        result
+    })
+}
+
+fn print_rollout_plan(plan: &RolloutPlan) {
+    let t = &plan.target;
+    let verb = match plan.action {
+        RolloutAction::Restart => "Restart",
+        RolloutAction::Undo => "Undo the last rollout of",
+    };
+    println!(
+        "{verb} deployment {}/{} in {} ({} replicas)",
+        t.namespace, t.deployment, t.cluster_id, plan.replicas
+    );
+    if let (Some(from), Some(to)) = (plan.revision, plan.to_revision) {
+        println!("  revision {from} -> the template of revision {to}");
+    }
+    if plan.images_before != plan.images_after {
+        println!(
+            "  images: {} -> {}",
+            plan.images_before.join(", "),
+            plan.images_after.join(", ")
+        );
+    }
+    for w in &plan.warnings {
+        println!("  warning: {w}");
+    }
 }
 
 /// Access to the cluster `id`, and the cloud identity it acts as.

@@ -179,3 +179,88 @@ fn refusals_change_nothing() {
     ));
     assert_eq!(audit["entries"], serde_json::json!([]));
 }
+
+#[test]
+fn rollout_restart_then_undo_complete_and_are_audited() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = first_aws_cluster(dir.path(), &live.env);
+    let run = |verb: &str| {
+        let args = [
+            "rollout",
+            verb,
+            "--cluster",
+            &cluster,
+            "-n",
+            "kube-system",
+            "--deployment",
+            "coredns",
+            "--wait",
+            "60",
+            "--yes",
+            "--json",
+        ];
+        let out = cloudops_with_env(dir.path(), &args, &live.env);
+        assert!(out.status.success(), "{verb}: {out:?}");
+        json(&out)
+    };
+    // Undo with only one revision has nothing to go back to.
+    let out = cloudops_with_env(
+        dir.path(),
+        &[
+            "rollout",
+            "undo",
+            "--cluster",
+            &cluster,
+            "-n",
+            "kube-system",
+            "--deployment",
+            "coredns",
+            "--yes",
+            "--json",
+        ],
+        &live.env,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(json(&out)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no previous revision"));
+
+    let restart = run("restart");
+    assert_eq!(restart["state"], "completed");
+    assert_eq!(restart["outcome"]["complete"], true, "{restart}");
+    let before = restart["plan"]["revision"].as_i64().unwrap();
+
+    let undo = run("undo");
+    assert_eq!(undo["outcome"]["complete"], true, "{undo}");
+    assert_eq!(undo["plan"]["revision"].as_i64().unwrap(), before + 1);
+    assert_eq!(undo["plan"]["to_revision"].as_i64().unwrap(), before);
+
+    let audit = json(&cloudops_with_env(
+        dir.path(),
+        &["audit", "--json"],
+        &live.env,
+    ));
+    let rows: Vec<(String, String)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("rollout_restart", "started"),
+        ("rollout_restart", "succeeded"),
+        ("rollout_undo", "started"),
+        ("rollout_undo", "succeeded"),
+    ]
+    .iter()
+    .map(|(a, o)| (a.to_string(), o.to_string()))
+    .collect();
+    assert_eq!(rows, want);
+}
