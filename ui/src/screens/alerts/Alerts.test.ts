@@ -153,6 +153,9 @@ describe('Alerts screen', () => {
 
   it('asks before resolving several alerts, resolves one at once', async () => {
     const user = await setup();
+    // Nothing selected: the toolbar has nothing to act on.
+    expect(screen.getByTestId('bulk-resolve')).toBeDisabled();
+    expect(screen.getByTestId('bulk-acknowledge')).toBeDisabled();
     await user.click(screen.getByTestId('select-all'));
     expect(screen.getByTestId('alerts-count')).toHaveTextContent('3 selected');
     await user.click(screen.getByTestId('bulk-resolve'));
