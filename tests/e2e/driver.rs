@@ -40,6 +40,16 @@ impl Session {
     /// The clouds' variables are removed, so with no flag the app sees "no
     /// account configured", as on a new machine.
     pub async fn launch(data_dir: &Path, flags: &[&str]) -> Session {
+        Session::launch_with_env(data_dir, flags, &[]).await
+    }
+
+    /// [`Session::launch`] with variables set for the app (after the
+    /// clouds' are removed): a test's own sandbox env lines make it live.
+    pub async fn launch_with_env(
+        data_dir: &Path,
+        flags: &[&str],
+        env: &[(String, String)],
+    ) -> Session {
         assert!(
             std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some(),
             "e2e needs a display: run it through `make test` (xvfb-run) or set DISPLAY"
@@ -75,6 +85,7 @@ impl Session {
             .env_remove("DIGITALOCEAN_ACCESS_TOKEN")
             // Nor the developer's kubeconfig: it would make the app "live".
             .env_remove("KUBECONFIG")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()

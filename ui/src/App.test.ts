@@ -82,13 +82,31 @@ describe('navigation rail', () => {
   });
 
   it.each([
-    ['alerts', 9],
     ['cost', 7],
     ['actions', 6],
   ])('the %s screen says it arrives with issue %i', async (id, issue) => {
     const user = await setup();
     await user.click(screen.getByTestId(`nav-${id}`));
     expect(screen.getByTestId(`screen-${id}`)).toHaveTextContent(`Arrives with issue ${issue}`);
+  });
+
+  it('badges Alerts with the open, unacknowledged count and follows alerts-changed', async () => {
+    let open = 2;
+    core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
+      if (cmd === 'alerts_list') {
+        expect(args.query).toEqual({ state: 'open', cluster: null, limit: 1000 });
+        return Array.from({ length: open }, (_, i) => ({ id: i + 1 }));
+      }
+      if (cmd === 'fleet_overview') return overview(undefined, discoveryStatus());
+      if (cmd === 'app_info') return APP_INFO;
+      throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
+    });
+    render(App);
+    const badge = await screen.findByTestId('alerts-badge');
+    expect(badge).toHaveTextContent('2 open, unacknowledged');
+    open = 0;
+    emit('alerts-changed', { evaluated_at: NOW, clusters: 1, opened: 0, folded: 0, escalated: 0, resolved: 2, notify: [] });
+    await vi.waitFor(() => expect(screen.queryByTestId('alerts-badge')).toBeNull());
   });
 
   it('opens the screen named in the hash', async () => {

@@ -319,10 +319,9 @@ pub struct AlertsChanged {
 /// Evaluates the alert rules on the clusters of a pass just written (their
 /// last 15 minutes in the cache) and tells the window what changed.
 ///
-/// Desktop notifications are not sent yet: `AlertsChanged::notify` lists
-/// what to notify; the Tauri notification plugin (with its permission
-/// scoped in `capabilities/`) is a later step of issue 9.
-async fn evaluate_alerts<R: Runtime>(
+/// The alerts of `AlertsChanged::notify` (new high/critical ones, raised
+/// ones, escalations) also go out as desktop notifications, one each.
+pub(crate) async fn evaluate_alerts<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
     evaluated: Vec<String>,
@@ -354,9 +353,11 @@ async fn evaluate_alerts<R: Runtime>(
             return;
         }
     };
-    for a in changes.to_notify() {
+    let notify: Vec<Alert> = changes.to_notify().cloned().collect();
+    for a in &notify {
         tracing::warn!(alert = a.id, cluster = %a.cluster_id, "{}", a.message);
     }
+    crate::notify::notify_alerts(app, &notify);
     let event = AlertsChanged {
         evaluated_at: now,
         clusters,
@@ -364,7 +365,7 @@ async fn evaluate_alerts<R: Runtime>(
         folded: changes.folded.len() as u32,
         escalated: (changes.escalated.len() + changes.raised.len()) as u32,
         resolved: changes.resolved.len() as u32,
-        notify: changes.to_notify().cloned().collect(),
+        notify,
     };
     if let Err(e) = app.emit(EVENT_ALERTS, event) {
         tracing::warn!(error = %e, "cannot notify the window");

@@ -5,6 +5,7 @@
 pub mod args;
 mod commands;
 pub mod fleet;
+pub mod notify;
 mod state;
 
 pub use commands::{AppInfo, CommandError, COMMAND_NAMES};
@@ -20,6 +21,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
     let mode = state.mode();
     builder
         .manage(state)
+        // Alerts notify from Rust (`notify.rs`); the webview gets no
+        // notification permission beyond what `capabilities/` grants.
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             fleet::spawn(app.handle().clone(), mode);
             Ok(())
@@ -40,7 +44,11 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::health::fleet_health,
             commands::alerts::alerts_list,
             commands::alerts::alert_acknowledge,
-            commands::alerts::alert_resolve
+            commands::alerts::alert_resolve,
+            commands::alerts::alerts_acknowledge,
+            commands::alerts::alerts_resolve,
+            commands::alerts::alert_get,
+            commands::alerts::alerts_history
         ])
 }
 

@@ -479,3 +479,205 @@ fn alerts_are_listed_acknowledged_and_resolved_over_ipc() {
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["alert.acknowledge", "alert.resolve"]);
 }
+
+/// Three open alerts on the seeded cluster: checkout critical, cart
+/// medium, node n1 high. Returns their ids in that order.
+fn seed_three_alerts(dir: &std::path::Path) -> Vec<i64> {
+    use cloudops_core::analysis::alerts::{alert_key, AlertRule, Firing};
+    use cloudops_core::analysis::anomaly::Severity;
+    use cloudops_core::store::AlertPolicy;
+
+    let cluster = ClusterSummary::make_id(Provider::Aws, "prod", "eu-west-1", "payments");
+    let firing = |subject: &str, rule, severity| Firing {
+        key: alert_key(&cluster, subject, rule),
+        cluster_id: cluster.clone(),
+        subject: subject.into(),
+        rule,
+        severity,
+        value: 6.0,
+        threshold: 5.0,
+        message: format!("{subject} on payments"),
+    };
+    let mut store = Store::open_in(dir).unwrap();
+    let changes = store
+        .apply_firings(
+            1_700_000_000,
+            std::slice::from_ref(&cluster),
+            &[
+                firing(
+                    "service/checkout",
+                    AlertRule::ServiceP95,
+                    Severity::Critical,
+                ),
+                firing("service/cart", AlertRule::ServiceP95, Severity::Medium),
+                firing("node/n1", AlertRule::NodeCpu, Severity::High),
+            ],
+            &AlertPolicy::default(),
+        )
+        .unwrap();
+    changes.opened.iter().map(|a| a.id).collect()
+}
+
+#[test]
+fn alerts_are_acknowledged_and_resolved_in_bulk_with_detail_and_history_over_ipc() {
+    let dir = seeded_dir();
+    let ids = seed_three_alerts(dir.path());
+    let app = app(dir.path());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+
+    let acked = invoke_json(
+        &main,
+        "alerts_acknowledge",
+        serde_json::json!({ "ids": [ids[0], ids[1], 4242] }),
+    )
+    .unwrap();
+    assert_eq!(acked["changed"].as_array().unwrap().len(), 2, "{acked}");
+    assert_eq!(acked["skipped"][0]["id"], 4242);
+    assert_eq!(acked["skipped"][0]["kind"], "unknown_alert");
+
+    let resolved = invoke_json(&main, "alerts_resolve", serde_json::json!({ "ids": ids })).unwrap();
+    assert_eq!(
+        resolved["changed"].as_array().unwrap().len(),
+        3,
+        "{resolved}"
+    );
+    assert!(resolved["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["state"] == "resolved"));
+
+    let detail = invoke_json(&main, "alert_get", serde_json::json!({ "id": ids[0] })).unwrap();
+    assert_eq!(detail["alert"]["id"], ids[0]);
+    let steps: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["opened", "notified", "acknowledged", "resolved"]);
+
+    let page = |offset: u32, limit: u32| {
+        invoke_json(
+            &main,
+            "alerts_history",
+            serde_json::json!({ "cluster": null, "offset": offset, "limit": limit }),
+        )
+    };
+    assert_eq!(page(0, 2).unwrap().as_array().unwrap().len(), 2);
+    assert_eq!(page(2, 2).unwrap().as_array().unwrap().len(), 1);
+
+    // Bad input is refused before the cache, with the argument kind.
+    for (cmd, body) in [
+        ("alerts_acknowledge", serde_json::json!({ "ids": [] })),
+        ("alerts_resolve", serde_json::json!({ "ids": [1, 0] })),
+        (
+            "alerts_resolve",
+            serde_json::json!({ "ids": vec![1; cloudops_core::store::MAX_BULK_ALERTS + 1] }),
+        ),
+        ("alert_get", serde_json::json!({ "id": -2 })),
+        (
+            "alerts_history",
+            serde_json::json!({ "cluster": null, "offset": 0, "limit": 0 }),
+        ),
+    ] {
+        let err = invoke_json(&main, cmd, body.clone()).unwrap_err();
+        assert_eq!(err["kind"], "invalid_argument", "{cmd} {body}: {err}");
+    }
+    let unknown = invoke_json(&main, "alert_get", serde_json::json!({ "id": 4242 })).unwrap_err();
+    assert_eq!(unknown["kind"], "unknown_alert");
+
+    let audit = Store::open_in(dir.path()).unwrap().audit_log().unwrap();
+    assert_eq!(audit.len(), 5, "two acknowledgements and three resolves");
+}
+
+/// Acceptance (issue 9): a critical alert raises a desktop notification.
+/// The real path runs on the mock runtime: samples in the cache → the
+/// app's alert evaluation → `notify::notify_alerts` → the app's managed
+/// notifier. The plugin's own D-Bus call cannot be observed without a
+/// notification daemon, so a recording `Notifier` stands in for it.
+#[test]
+fn a_critical_alert_from_the_cache_raises_one_desktop_notification() {
+    use cloudops_core::metrics::{names, Batch, Sample, SeriesKey};
+    use std::sync::Arc;
+    use tauri::Manager;
+
+    let dir = seeded_dir();
+    let cluster = ClusterSummary::make_id(Provider::Aws, "prod", "eu-west-1", "payments");
+    // CPU above 90% of allocatable is critical here (the seed stops at high).
+    std::fs::write(
+        dir.path().join("alert-rules.json"),
+        r#"{"defaults":{"node_cpu_pct":{"medium":50,"high":70,"critical":90}}}"#,
+    )
+    .unwrap();
+    let now = cloudops_core::store::now_ms() / 1000;
+    {
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let sample = |node: &str, metric: &str, value: f64| Sample {
+            series: SeriesKey::new(&cluster, metric, vec![("node", node)]),
+            ts: now - 30,
+            value,
+        };
+        store
+            .insert_batch(&Batch {
+                collected_at: now - 30,
+                samples: vec![
+                    sample("hot", names::NODE_CPU_CORES, 3.9),
+                    sample("hot", names::NODE_CPU_ALLOCATABLE_CORES, 4.0),
+                    // 55%: medium, which is listed but never notified.
+                    sample("warm", names::NODE_CPU_CORES, 2.2),
+                    sample("warm", names::NODE_CPU_ALLOCATABLE_CORES, 4.0),
+                ],
+            })
+            .unwrap();
+    }
+    let app = app(dir.path());
+    let recorder = Arc::new(crate::notify::RecordingNotifier::default());
+    app.manage(crate::notify::Notifications(recorder.clone()));
+    let handle = app.handle().clone();
+    tauri::async_runtime::block_on(async {
+        let state = handle.state::<AppState>();
+        crate::fleet::evaluate_alerts(&handle, &state, vec![cluster.clone()], now).await;
+    });
+    let sent = recorder.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].title, "Critical alert · payments (eu-west-1)");
+    assert!(
+        sent[0].body.starts_with("CPU 97.5% on node/hot"),
+        "{}",
+        sent[0].body
+    );
+
+    // The same condition a minute later folds into the alert: no second
+    // notification (escalation waits 15 minutes).
+    tauri::async_runtime::block_on(async {
+        let state = handle.state::<AppState>();
+        crate::fleet::evaluate_alerts(&handle, &state, vec![cluster.clone()], now + 60).await;
+    });
+    assert_eq!(recorder.0.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn the_webview_may_only_notify_through_the_notification_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    for cmd in [
+        "plugin:notification|request_permission",
+        "plugin:notification|register_action_types",
+        "plugin:notification|get_pending",
+        "plugin:notification|cancel",
+    ] {
+        let err = get_ipc_response(&main, request(cmd)).unwrap_err();
+        assert!(err.to_string().contains("not allowed"), "{cmd}: {err}");
+    }
+    let other = WebviewWindowBuilder::new(&app, "other", Default::default())
+        .build()
+        .unwrap();
+    let err = get_ipc_response(&other, request("plugin:notification|notify")).unwrap_err();
+    assert!(err.to_string().contains("not allowed"), "{err}");
+}

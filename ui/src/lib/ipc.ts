@@ -5,7 +5,12 @@ import { listen } from '@tauri-apps/api/event';
 import type { AccountInput } from './bindings/AccountInput';
 import type { AccountTestResult } from './bindings/AccountTestResult';
 import type { AccountView } from './bindings/AccountView';
+import type { Alert } from './bindings/Alert';
+import type { AlertDetail } from './bindings/AlertDetail';
+import type { AlertQuery } from './bindings/AlertQuery';
+import type { AlertsChanged } from './bindings/AlertsChanged';
 import type { AppInfo } from './bindings/AppInfo';
+import type { BulkAlertOutcome } from './bindings/BulkAlertOutcome';
 import type { ChartRef } from './bindings/ChartRef';
 import type { ClusterDetail } from './bindings/ClusterDetail';
 import type { CommandError } from './bindings/CommandError';
@@ -32,6 +37,7 @@ export type { AccountInput, AccountTestResult, AccountView, AppInfo, CommandErro
 export const EVENT_DISCOVERY_PROGRESS = 'discovery-progress';
 export const EVENT_DISCOVERY_FINISHED = 'discovery-finished';
 export const EVENT_COLLECTION_FINISHED = 'collection-finished';
+export const EVENT_ALERTS_CHANGED = 'alerts-changed';
 
 export function fleetOverview(): Promise<FleetOverview> {
   return call<FleetOverview>('fleet_overview');
@@ -97,10 +103,38 @@ export function workloadsUsage(keys: WorkloadKey[]): Promise<WorkloadUsage[]> {
   return call<WorkloadUsage[]>('workloads_usage', { keys });
 }
 
+/** Alerts from the cache, most recently seen first (the screen re-sorts worst first). */
+export function alertsList(query: AlertQuery): Promise<Alert[]> {
+  return call<Alert[]>('alerts_list', { query });
+}
+
+/** Acknowledges the open alerts among `ids` (1 to 500); each is audited. The reply lists what was skipped and why. */
+export function alertsAcknowledge(ids: number[]): Promise<BulkAlertOutcome> {
+  return call<BulkAlertOutcome>('alerts_acknowledge', { ids });
+}
+
+/** Resolves the open or acknowledged alerts among `ids` (1 to 500); each is audited. */
+export function alertsResolve(ids: number[]): Promise<BulkAlertOutcome> {
+  return call<BulkAlertOutcome>('alerts_resolve', { ids });
+}
+
+/** One alert with the timeline of its state changes (from the audit log). */
+export function alertGet(id: number): Promise<AlertDetail> {
+  return call<AlertDetail>('alert_get', { id });
+}
+
+/** Resolved alerts, most recently resolved first, a page at a time. */
+export function alertsHistory(cluster: string | null, offset: number, limit: number): Promise<Alert[]> {
+  return call<Alert[]>('alerts_history', { cluster, offset, limit });
+}
+
 /** Writes a chart to the user's Downloads folder; resolves with the path written. */
 export function chartExport(chart: ChartRef, format: ExportFormat): Promise<ExportResult> {
   return call<ExportResult>('chart_export', { chart, format });
 }
+
+/** Window event the Alerts screen fires after an acknowledge or resolve (the nav badge re-reads its count). */
+export const ALERTS_ACTED = 'cloudops:alerts-acted';
 
 /** Window event the Accounts section fires after a save or a removal (the mode may have changed). */
 export const ACCOUNTS_CHANGED = 'cloudops:accounts-changed';
@@ -118,6 +152,11 @@ export function onDiscoveryFinished(cb: (f: DiscoveryFinished) => void): () => v
 /** Calls `cb` after each collection pass (the cache already holds it, and its health scores). Returns the unlisten function. */
 export function onCollectionFinished(cb: (f: CollectionFinished) => void): () => void {
   return subscribe<CollectionFinished>(EVENT_COLLECTION_FINISHED, cb);
+}
+
+/** Calls `cb` after the alert rules ran on a pass (the cache already holds the alerts). Returns the unlisten function. */
+export function onAlertsChanged(cb: (c: AlertsChanged) => void): () => void {
+  return subscribe<AlertsChanged>(EVENT_ALERTS_CHANGED, cb);
 }
 
 /**

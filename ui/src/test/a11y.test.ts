@@ -177,4 +177,45 @@ describe('axe', () => {
     await screen.findByTestId('workloads-total');
     expect(await violations()).toEqual([]);
   });
+
+  it('finds no violations on the Alerts screen with a selection, the detail and the nav badge', async () => {
+    history.replaceState(null, '', '#/alerts');
+    const base = {
+      key: 'k',
+      cluster_id: cluster().id,
+      subject: 'service/checkout',
+      rule: 'service_p95',
+      first_seen: NOW - 600,
+      last_seen: NOW - 60,
+      count: 2,
+      value: 5.5,
+      threshold: 5,
+      message: 'p95 5.5 s in checkout',
+      acknowledged_at: null,
+      acknowledged_by: null,
+      resolved_at: null,
+      resolved_by: null,
+      last_notified_at: NOW - 600,
+      escalations: 0,
+    };
+    const alerts = [
+      { ...base, id: 1, severity: 'critical', state: 'open' },
+      { ...base, id: 2, severity: 'medium', state: 'open', subject: 'service/cart' },
+    ];
+    core.invoke.mockImplementation(async (cmd: string, args: { query?: { state: string } }) => {
+      if (cmd === 'app_info') return APP_INFO;
+      if (cmd === 'alerts_list') return alerts.filter((a) => a.state === args.query?.state);
+      if (cmd === 'alert_get')
+        return { alert: alerts[0], timeline: [{ at: NOW - 600, what: 'opened', actor: 'cloudops', audit_id: null }] };
+      throw { kind: 'not_found', message: cmd, hint: '' };
+    });
+    const user = userEvent.setup();
+    render(App);
+    const rows = await screen.findAllByTestId('alert-row');
+    await screen.findByTestId('alerts-badge');
+    await user.click(screen.getByTestId('select-all'));
+    await user.click(rows[0]);
+    await screen.findByTestId('alert-detail');
+    expect(await violations()).toEqual([]);
+  });
 });

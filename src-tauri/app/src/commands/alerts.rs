@@ -1,9 +1,11 @@
-//! The alerts commands (issue 9 part 4): list from the cache, acknowledge
-//! and resolve (audited with the OS user). No UI screen yet: the Alerts
-//! screen will call these.
+//! The alerts commands (issue 9): list from the cache, acknowledge and
+//! resolve one or many (each audited with the OS user), one alert with its
+//! timeline, and the resolved history a page at a time. The Alerts screen
+//! (`ui/src/screens/alerts/`) calls these.
 
 use cloudops_core::store::{
-    alerts::MAX_ALERTS_PAGE as MAX_PAGE, now_ms, os_user, Alert, AlertQuery,
+    alert_actions::validate_bulk_ids, alerts::MAX_ALERTS_PAGE as MAX_PAGE, now_ms, os_user, Alert,
+    AlertDetail, AlertQuery, BulkAlertOutcome,
 };
 use tauri::State;
 
@@ -34,6 +36,60 @@ pub async fn alert_resolve(state: State<'_, AppState>, id: i64) -> Result<Alert,
     check_id(id)?;
     state
         .with_store(move |store| store.resolve(id, &os_user(), now_ms() / 1000))
+        .await
+}
+
+/// Acknowledges the open alerts among `ids` (1 to 500); the reply says
+/// which were changed and why others were left alone.
+#[tauri::command]
+pub async fn alerts_acknowledge(
+    state: State<'_, AppState>,
+    ids: Vec<i64>,
+) -> Result<BulkAlertOutcome, CommandError> {
+    validate_bulk_ids(&ids)?;
+    state
+        .with_store(move |store| store.acknowledge_many(&ids, &os_user(), now_ms() / 1000))
+        .await
+}
+
+/// Resolves the open or acknowledged alerts among `ids` (1 to 500).
+#[tauri::command]
+pub async fn alerts_resolve(
+    state: State<'_, AppState>,
+    ids: Vec<i64>,
+) -> Result<BulkAlertOutcome, CommandError> {
+    validate_bulk_ids(&ids)?;
+    state
+        .with_store(move |store| store.resolve_many(&ids, &os_user(), now_ms() / 1000))
+        .await
+}
+
+/// One alert with the timeline of its state changes.
+#[tauri::command]
+pub async fn alert_get(state: State<'_, AppState>, id: i64) -> Result<AlertDetail, CommandError> {
+    check_id(id)?;
+    state.with_store(move |store| store.alert_detail(id)).await
+}
+
+/// Resolved alerts, most recently resolved first: `limit` (1 to 1000) from
+/// `offset`, optionally for one cluster.
+#[tauri::command]
+pub async fn alerts_history(
+    state: State<'_, AppState>,
+    cluster: Option<String>,
+    offset: u32,
+    limit: u32,
+) -> Result<Vec<Alert>, CommandError> {
+    if let Some(c) = cluster.as_deref() {
+        check_text("the cluster filter", c, 512)?;
+    }
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(CommandError::invalid(format!(
+            "a history page of {limit}; pages are 1 to {MAX_PAGE}"
+        )));
+    }
+    state
+        .with_store(move |store| store.alert_history(cluster.as_deref(), offset, limit))
         .await
 }
 

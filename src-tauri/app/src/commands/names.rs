@@ -18,4 +18,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     "alerts_list",
     "alert_acknowledge",
     "alert_resolve",
+    "alerts_acknowledge",
+    "alerts_resolve",
+    "alert_get",
+    "alerts_history",
 ];

@@ -85,15 +85,24 @@ impl Store {
 
     /// The log, oldest first.
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_rows(None)
+    }
+
+    /// The rows about one target (`alert/42`), oldest first.
+    pub fn audit_for_target(&self, target: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_rows(Some(target))
+    }
+
+    fn audit_rows(&self, target: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
         let mut stmt = self
             .conn()
             .prepare_cached(
                 "SELECT id, at_ms, actor, action, target, detail_json, outcome
-                 FROM audit_log ORDER BY id",
+                 FROM audit_log WHERE (?1 IS NULL OR target = ?1) ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([target], |r| {
                 let detail: String = r.get(5)?;
                 let outcome: String = r.get(6)?;
                 Ok(AuditEntry {

@@ -194,6 +194,9 @@ pub enum AlertError {
     AlreadyResolved(i64),
     #[error("alert {0} is already acknowledged")]
     AlreadyAcknowledged(i64),
+    /// A bulk call's id list (or a page size) the cache refuses to act on.
+    #[error("{0}")]
+    InvalidIds(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -204,6 +207,7 @@ impl AlertError {
             AlertError::Unknown(_) => "unknown_alert",
             AlertError::AlreadyResolved(_) => "alert_already_resolved",
             AlertError::AlreadyAcknowledged(_) => "alert_already_acknowledged",
+            AlertError::InvalidIds(_) => "invalid_argument",
             AlertError::Store(e) => e.kind(),
         }
     }
@@ -219,12 +223,16 @@ impl AlertError {
             AlertError::AlreadyAcknowledged(_) => {
                 "Nothing was changed. Resolve it when the cause is fixed.".into()
             }
+            AlertError::InvalidIds(_) => "Select between 1 and 500 alerts from the list and \
+                 try again."
+                .into(),
             AlertError::Store(e) => e.hint(),
         }
     }
 }
 
-const COLUMNS: &str = "id, key, cluster_id, subject, rule, severity, state, first_seen, \
+pub(super) const COLUMNS: &str =
+    "id, key, cluster_id, subject, rule, severity, state, first_seen, \
      last_seen, count, value, threshold, message, acknowledged_at, acknowledged_by, resolved_at, \
      resolved_by, last_notified_at, escalations";
 
@@ -236,7 +244,7 @@ fn conversion(col: usize, what: &str) -> rusqlite::Error {
     )
 }
 
-fn alert_of(r: &Row<'_>) -> rusqlite::Result<Alert> {
+pub(super) fn alert_of(r: &Row<'_>) -> rusqlite::Result<Alert> {
     let rule: String = r.get(4)?;
     let severity: String = r.get(5)?;
     let state: String = r.get(6)?;
@@ -275,7 +283,7 @@ pub fn os_user() -> String {
 }
 
 impl Store {
-    fn alert_by_id(&self, id: i64) -> Result<Option<Alert>, StoreError> {
+    pub(super) fn alert_by_id(&self, id: i64) -> Result<Option<Alert>, StoreError> {
         self.conn()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"),

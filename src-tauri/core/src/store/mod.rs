@@ -5,6 +5,7 @@
 //! a damaged one or one from a newer build is reported with its path and
 //! what to do, and left untouched.
 
+pub mod alert_actions;
 pub mod alerts;
 pub mod backup;
 mod cluster_state;
@@ -16,6 +17,9 @@ pub mod retention;
 pub mod samples;
 pub mod writer;
 
+pub use alert_actions::{
+    AlertDetail, AlertEvent, BulkAlertOutcome, BulkAlertSkip, MAX_BULK_ALERTS,
+};
 pub use alerts::{os_user, Alert, AlertChanges, AlertError, AlertPolicy, AlertQuery, AlertState};
 pub use backup::{restore, BackupError, BackupReport, RestoreReport, VacuumReport};
 pub use cluster_state::{
