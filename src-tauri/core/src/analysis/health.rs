@@ -375,11 +375,11 @@ pub fn cluster_score(c: &ClusterSignals) -> ClusterScore {
     let score = if base.is_none() && cluster.is_empty() {
         Score::unknown()
     } else {
-        // With no traffic or node data but a cluster-wide problem, the
-        // score starts at 100, so that an expiring certificate is not
-        // hidden behind "unknown".
+        // With no traffic or node data the score stays unknown (never a
+        // 100 to deduct from, BRIEF §5), but cluster-wide problems (an
+        // expiring certificate, an unsupported version) are still listed.
         let lost: f64 = cluster.iter().map(|r| r.points).sum();
-        let value = (base.unwrap_or(100.0) - lost).clamp(0.0, 100.0);
+        let value = base.map(|b| (b - lost).clamp(0.0, 100.0));
         let mut reasons: Vec<Reason> = inside.into_iter().chain(cluster).collect();
         reasons.retain(|r| r.points > 0.0);
         reasons.sort_by(|a, b| b.points.total_cmp(&a.points));
@@ -387,7 +387,7 @@ pub fn cluster_score(c: &ClusterSignals) -> ClusterScore {
             r.points = round1(r.points);
         }
         Score {
-            value: Some(round1(value)),
+            value: value.map(round1),
             reasons,
         }
     };
@@ -600,13 +600,15 @@ mod tests {
             ..base.clone()
         });
         assert_eq!(old.score.value, Some(95.0));
-        // Unknown traffic, but an expiring certificate is still shown.
+        // No traffic or node data: the score stays unknown, but the
+        // expiring certificate is still listed.
         let bare = cluster_score(&ClusterSignals {
             cluster_id: "c".into(),
             cert_days_left: Some(2.0),
             ..Default::default()
         });
-        assert_eq!(bare.score.value, Some(90.0));
+        assert_eq!(bare.score.value, None);
+        assert_eq!(bare.score.reasons[0].kind, "certificate");
     }
 
     #[test]
