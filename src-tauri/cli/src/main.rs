@@ -70,6 +70,8 @@ enum Command {
     },
     /// Scale a deployment: preview, confirmation (--yes), audit, progress.
     Scale(commands::act::ScaleArgs),
+    /// Resize a node pool through the cloud's API.
+    Nodepool(commands::act::NodePoolArgs),
     /// Restart a deployment's pods, or undo its last rollout.
     Rollout(commands::act::RolloutArgs),
     /// The audit log of every write (oldest first).
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
         Command::Scale(args) => commands::act::scale(&ctx, args),
         Command::Audit(args) => commands::act::audit(&ctx, args),
         Command::Rollout(args) => commands::act::rollout(&ctx, args),
+        Command::Nodepool(args) => commands::act::node_pool(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),
         Command::Sandbox { command } => commands::sandbox::run(&ctx, command),
         Command::Bench { command } => commands::bench::run(&ctx, command),

@@ -15,17 +15,21 @@ use clap::Args;
 use cloudops_cloud::{
     access::ClusterAccess,
     act::{
+        nodepool::{self, NodePoolOutcome, PoolProgress},
         rollout::{self, RolloutAction, RolloutOutcome, RolloutPlan, RolloutStatus},
         scale::{self, RolloutProgress, ScaleOutcome},
         ActError, Actor, WriteGuard,
     },
-    collect::fleet::targets,
+    collect::fleet::{targets, FleetTarget},
     discovery::Limits,
     sources::{self, Sources},
 };
 use cloudops_core::{
     audit::AuditEntry,
-    plan::scale::{ScalePlan, WorkloadRef},
+    plan::{
+        nodepool::NodePoolPlan,
+        scale::{ScalePlan, WorkloadRef},
+    },
     store::os_user,
 };
 use serde::Serialize;
@@ -418,8 +422,8 @@ fn print_rollout_plan(plan: &RolloutPlan) {
     }
 }
 
-/// Access to the cluster `id`, and the cloud identity it acts as.
-async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Failure> {
+/// The discovered cluster `id` with the provider that reaches it.
+async fn resolve(fleet: &Fleet, id: &str) -> Result<FleetTarget, Failure> {
     let sources = Sources {
         providers: fleet.providers.clone(),
         errors: fleet.source_errors.clone(),
@@ -428,16 +432,29 @@ async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Fai
         .await
         .map_err(|_| Failure::usage("no_accounts", "no cloud account is configured", ""))?;
     let all = targets(&fleet.providers, &report.clusters);
-    let Some(target) = all.iter().find(|t| t.cluster_id == id) else {
-        return Err(Failure {
+    let count = all.len();
+    all.into_iter()
+        .find(|t| t.cluster_id == id)
+        .ok_or_else(|| Failure {
             exit: EXIT_ERROR,
             kind: "unknown_cluster".into(),
-            message: format!("no cluster {id} among the {} discovered", all.len()),
+            message: format!("no cluster {id} among the {count} discovered"),
             hint: "list the ids with `cloudops clusters`; a cluster whose account failed to \
                    answer is missing until it does"
                 .into(),
-        });
-    };
+        })
+}
+
+fn identity_of(target: &FleetTarget) -> String {
+    format!(
+        "{} account {}",
+        target.cluster.provider, target.cluster.account
+    )
+}
+
+/// Access to the cluster `id`, and the cloud identity it acts as.
+async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Failure> {
+    let target = resolve(fleet, id).await?;
     let conn = target
         .provider
         .connect(&target.cluster.locator)
@@ -448,11 +465,159 @@ async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Fai
             message: format!("cannot connect to {id}: {e}"),
             hint: e.hint(),
         })?;
-    let identity = format!(
-        "{} account {}",
-        target.cluster.provider, target.cluster.account
-    );
-    Ok((ClusterAccess::new(conn), identity))
+    Ok((ClusterAccess::new(conn), identity_of(&target)))
+}
+
+#[derive(Debug, Args)]
+pub struct NodePoolArgs {
+    #[command(subcommand)]
+    command: NodePoolCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum NodePoolCommand {
+    /// Resize a node pool through the cloud's API (within its min/max).
+    Scale(NodePoolScaleArgs),
+}
+
+#[derive(Debug, Args)]
+struct NodePoolScaleArgs {
+    #[arg(long, value_name = "ID")]
+    cluster: String,
+    /// The node pool / node group / agent pool name.
+    #[arg(long)]
+    pool: String,
+    /// The new node count.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    count: u32,
+    /// Confirm without a prompt.
+    #[arg(long)]
+    yes: bool,
+    /// How long to follow the resize, in seconds.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(0..=7200))]
+    wait: u64,
+    #[arg(long)]
+    sandbox: bool,
+    #[arg(long, default_value_t = cloudops_sandbox::world::DEFAULT_SEED, requires = "sandbox")]
+    seed: u64,
+}
+
+#[derive(Serialize)]
+struct NodePoolDoc<'a> {
+    state: &'a str,
+    plan: &'a NodePoolPlan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'a NodePoolOutcome>,
+}
+
+pub fn node_pool(ctx: &Context, args: NodePoolArgs) -> Result<ExitCode, Failure> {
+    let NodePoolCommand::Scale(args) = args.command;
+    let store = clusters::open_store(ctx, args.sandbox)?;
+    let guard = WriteGuard {
+        read_only: ctx.read_only,
+    };
+    guard.check(&format!(
+        "scaling node pool {} of {}",
+        args.pool, args.cluster
+    ))?;
+    let runtime = super::refresh::runtime()?;
+    runtime.block_on(async {
+        let shared = super::refresh::shared()?;
+        let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
+        let result = async {
+            let target = resolve(&fleet, &args.cluster).await?;
+            let plan = nodepool::preview(
+                &target.provider,
+                &args.cluster,
+                &target.cluster.locator,
+                &args.pool,
+                args.count,
+            )
+            .await?;
+            let emit = |state: &str, outcome: Option<&NodePoolOutcome>| {
+                if ctx.json {
+                    print_json(&NodePoolDoc {
+                        state,
+                        plan: &plan,
+                        outcome,
+                    });
+                }
+            };
+            if !ctx.json {
+                println!(
+                    "Scale node pool {} ({}) of {}",
+                    plan.pool,
+                    plan.machine_type
+                        .as_deref()
+                        .unwrap_or("machine type unknown"),
+                    plan.cluster_id
+                );
+                for c in &plan.changes {
+                    println!("  {}: {} -> {}", c.field, c.before, c.after);
+                }
+                for w in &plan.warnings {
+                    println!("  warning: {w}");
+                }
+            }
+            if plan.is_noop() {
+                emit("noop", None);
+                if !ctx.json {
+                    println!("Nothing to do: it already has {} nodes.", plan.to);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !args.yes {
+                require_terminal()?;
+                if !confirm(plan.typed_confirmation.as_deref())? {
+                    emit("cancelled", None);
+                    if !ctx.json {
+                        println!("Cancelled; nothing was changed.");
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            let actor = Actor {
+                os_user: os_user(),
+                cloud_identity: identity_of(&target),
+            };
+            let outcome = nodepool::execute(
+                &target.provider,
+                &target.cluster.locator,
+                &store,
+                &actor,
+                guard,
+                &plan,
+                Duration::from_secs(args.wait),
+                Duration::from_secs(2),
+                |p: &PoolProgress| {
+                    if !ctx.json {
+                        let mut err = std::io::stderr().lock();
+                        let _ = writeln!(err, "  {} nodes · cluster {}", p.count, p.status);
+                    }
+                },
+            )
+            .await?;
+            emit("completed", Some(&outcome));
+            if !ctx.json {
+                println!(
+                    "{} (audit rows {:?}).",
+                    if outcome.settled {
+                        format!("Node pool {} has {} nodes", plan.pool, outcome.count)
+                    } else {
+                        format!(
+                            "Sent; the pool has {} of {} nodes after the wait, the cloud continues",
+                            outcome.count, plan.to
+                        )
+                    },
+                    outcome.audit_ids
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        .await;
+        fleet.stop().await;
+        result
+    })
 }
 
 #[derive(Serialize)]

@@ -264,3 +264,90 @@ fn rollout_restart_then_undo_complete_and_are_audited() {
     .collect();
     assert_eq!(rows, want);
 }
+
+#[test]
+fn nodepool_scale_goes_through_each_clouds_api_and_is_followed() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = json(&cloudops_with_env(
+        dir.path(),
+        &["clusters", "--json"],
+        &live.env,
+    ));
+    let mut bounded = 0;
+    // One cluster per cloud: EKS UpdateNodegroupConfig, GKE setSize, AKS
+    // agentPools PUT, DOKS node_pools PUT, each polled to the new count.
+    for cloud in ["aws/", "gcp/", "azure/", "do/"] {
+        let c = doc["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"].as_str().unwrap().starts_with(cloud))
+            .unwrap();
+        let id = c["id"].as_str().unwrap();
+        let pool = &c["node_pools"][0];
+        let name = pool["name"].as_str().unwrap();
+        let count = pool["count"].as_u64().unwrap();
+        let max = pool["max"].as_u64();
+        let target = if max.is_none_or(|m| count < m) {
+            count + 1
+        } else {
+            count - 1
+        };
+        let target_s = target.to_string();
+        let args = [
+            "nodepool",
+            "scale",
+            "--cluster",
+            id,
+            "--pool",
+            name,
+            "--count",
+            &target_s,
+            "--yes",
+            "--wait",
+            "60",
+            "--json",
+        ];
+        let out = cloudops_with_env(dir.path(), &args, &live.env);
+        assert!(out.status.success(), "{cloud}: {out:?}");
+        let doc = json(&out);
+        assert_eq!(doc["state"], "completed", "{doc}");
+        assert_eq!(doc["plan"]["from"].as_u64(), Some(count));
+        assert_eq!(doc["outcome"]["count"].as_u64(), Some(target), "{doc}");
+        assert_eq!(doc["outcome"]["settled"], true, "{doc}");
+
+        // Beyond the pool's max (when it autoscales): refused before
+        // anything is sent.
+        let Some(max) = max else { continue };
+        bounded += 1;
+        let too_many = (max + 1).to_string();
+        let args = [
+            "nodepool",
+            "scale",
+            "--cluster",
+            id,
+            "--pool",
+            name,
+            "--count",
+            &too_many,
+            "--yes",
+            "--json",
+        ];
+        let out = cloudops_with_env(dir.path(), &args, &live.env);
+        assert_eq!(out.status.code(), Some(1), "{cloud}: {out:?}");
+        assert!(json(&out)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside node pool"));
+    }
+    let audit = json(&cloudops_with_env(
+        dir.path(),
+        &["audit", "--json"],
+        &live.env,
+    ));
+    let entries = audit["entries"].as_array().unwrap();
+    assert!(bounded >= 1, "no pool with bounds was checked");
+    assert_eq!(entries.len(), 8, "started + succeeded per cloud: {audit}");
+    assert!(entries.iter().all(|e| e["action"] == "scale_node_pool"));
+}

@@ -11,6 +11,7 @@
 //!    once; a 403 names the verb and resource the identity lacks.
 
 pub mod capacity;
+pub mod nodepool;
 pub mod rollout;
 pub mod scale;
 

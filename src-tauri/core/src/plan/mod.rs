@@ -3,4 +3,5 @@
 //! written. Executors live in `cloudops-cloud`; this module has no network.
 
 pub mod fit;
+pub mod nodepool;
 pub mod scale;
