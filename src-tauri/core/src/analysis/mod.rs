@@ -5,5 +5,6 @@
 pub mod alerts;
 pub mod anomaly;
 pub mod health;
+pub mod logs;
 pub mod nab;
 pub mod quantile;
