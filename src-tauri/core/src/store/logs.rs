@@ -295,8 +295,9 @@ impl Store {
 /// Per-cluster rows folded into one per (level, template): counts add up,
 /// times widen, members union (bounded); most frequent first.
 pub fn merge_patterns(rows: Vec<StoredPattern>) -> Vec<StoredPattern> {
-    let mut by_key: BTreeMap<(Level, String), (StoredPattern, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    // The merged row with its pods and clusters as sets.
+    type Merged = (StoredPattern, BTreeSet<String>, BTreeSet<String>);
+    let mut by_key: BTreeMap<(Level, String), Merged> = BTreeMap::new();
     for r in rows {
         let key = (r.level, r.template.clone());
         let cluster = r.cluster_id.clone();
