@@ -237,7 +237,7 @@ async fn read_pod(p: PodRef, opts: LogOptions, sink: LineSink, mut stop: watch::
         let ended = match api.log_stream(&p.pod, &lp).await {
             Ok(reader) => {
                 failures = 0;
-                read_lines(reader, &labels, &sink, &mut last_ts, &mut stop).await
+                read_lines(reader, &labels, &sink, opts.follow, &mut last_ts, &mut stop).await
             }
             Err(e) => {
                 let err = LogError::from_kube(&p.cluster, &what, e);
@@ -292,6 +292,7 @@ async fn read_lines(
     reader: impl futures_util::io::AsyncBufRead,
     labels: &Labels,
     sink: &LineSink,
+    follow: bool,
     last_ts: &mut Option<i64>,
     stop: &mut watch::Receiver<bool>,
 ) -> ReadEnd {
@@ -314,7 +315,9 @@ async fn read_lines(
         };
         if n == 0 {
             if !pending.is_empty() {
-                emit(&pending, overflow, labels, sink, last_ts);
+                if let Some(l) = label(&pending, overflow, labels, last_ts) {
+                    deliver(sink, l, follow).await;
+                }
             }
             return ReadEnd::Eof;
         }
@@ -327,7 +330,9 @@ async fn read_lines(
                         pending.extend_from_slice(&rest[..i.min(room)]);
                         overflow = i > room;
                     }
-                    emit(&pending, overflow, labels, sink, last_ts);
+                    if let Some(l) = label(&pending, overflow, labels, last_ts) {
+                        deliver(sink, l, follow).await;
+                    }
                     pending.clear();
                     overflow = false;
                     rest = &rest[i + 1..];
@@ -348,7 +353,23 @@ async fn read_lines(
     }
 }
 
-fn emit(raw: &[u8], overflow: bool, labels: &Labels, sink: &LineSink, last_ts: &mut Option<i64>) {
+/// Followed lines are dropped (and counted) when the consumer is behind;
+/// a one-off request waits for it instead.
+async fn deliver(sink: &LineSink, line: LogLine, follow: bool) {
+    if follow {
+        sink.offer(line);
+    } else {
+        sink.offer_wait(line).await;
+    }
+}
+
+/// The labelled line, or `None` for a line already seen before a reconnect.
+fn label(
+    raw: &[u8],
+    overflow: bool,
+    labels: &Labels,
+    last_ts: &mut Option<i64>,
+) -> Option<LogLine> {
     let (text, cut) = line_from_bytes(raw);
     let (ts_ns, line) = match split_timestamp(&text) {
         Some((ts, rest)) => (ts, rest.to_string()),
@@ -356,7 +377,7 @@ fn emit(raw: &[u8], overflow: bool, labels: &Labels, sink: &LineSink, last_ts: &
     };
     // After a reconnect, `sinceTime` may repeat lines already seen.
     if last_ts.is_some_and(|last| ts_ns <= last) {
-        return;
+        return None;
     }
     *last_ts = Some(ts_ns);
     let mut line = line;
@@ -364,7 +385,7 @@ fn emit(raw: &[u8], overflow: bool, labels: &Labels, sink: &LineSink, last_ts: &
     if overflow && !cut {
         line.push_str(cloudops_core::analysis::logs::TRUNCATION_MARKER);
     }
-    sink.offer(LogLine {
+    Some(LogLine {
         ts_ns,
         cluster: labels.cluster.clone(),
         namespace: labels.namespace.clone(),
@@ -373,7 +394,7 @@ fn emit(raw: &[u8], overflow: bool, labels: &Labels, sink: &LineSink, last_ts: &
         level: Level::Unknown,
         line,
         truncated,
-    });
+    })
 }
 
 fn now_ns() -> i64 {

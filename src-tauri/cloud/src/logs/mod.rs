@@ -245,6 +245,20 @@ impl LineSink {
         }
     }
 
+    /// Like [`LineSink::offer`], but waits for room instead of dropping:
+    /// for a request that is not followed, where every line is asked for
+    /// and the reader can slow the server down (TCP back-pressure) rather
+    /// than lose lines. Memory stays bounded by the channel either way.
+    pub async fn offer_wait(&self, mut line: LogLine) -> bool {
+        if let Some(f) = &self.filter {
+            if !f.is_match(&line.line) {
+                return false;
+            }
+        }
+        line.level = parse_line(&line.line).level;
+        self.tx.send(LogEvent::Line(line)).await.is_ok()
+    }
+
     /// Sends a gap or end marker, waiting for room: markers are rare and
     /// must not be lost.
     pub async fn mark(&self, event: LogEvent) {

@@ -155,8 +155,26 @@ pub fn parse_line(line: &str) -> ParsedLine {
     }
     ParsedLine {
         level: keyword_level(line),
-        message: line.to_string(),
+        message: plain_message(line).to_string(),
     }
+}
+
+/// A plain line without its leading timestamp and level word, so that the
+/// same message templates alike whatever prefix the logger puts before it.
+fn plain_message(line: &str) -> &str {
+    let mut rest = line.trim_start();
+    if let Some(n) = timestamp_len(rest.as_bytes()) {
+        rest = rest[n..].trim_start();
+    }
+    let word_end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+    let word = rest[..word_end].trim_end_matches(':');
+    let word = word.trim_start_matches('[').trim_end_matches(']');
+    // Only whole level words of some length: a one-letter first word is
+    // more likely a message than a level.
+    if word.len() >= 4 && Level::parse(word).is_some() {
+        rest = rest[word_end..].trim_start();
+    }
+    rest
 }
 
 fn numeric_level(n: u64) -> Level {
@@ -325,6 +343,11 @@ fn word_len(b: &[u8]) -> usize {
 /// such as pod suffixes, hashes and trace ids, or `0x` hex).
 fn classify_word(w: &str) -> &str {
     let digits = w.bytes().filter(u8::is_ascii_digit).count();
+    // Long runs of digits are ids (trace ids, epoch millis), like the
+    // mixed ones beside them.
+    if digits == w.len() && digits >= 12 {
+        return ID;
+    }
     if digits == 0 {
         // Long all-hex words (`deadbeefcafe`) are ids even without digits.
         if w.len() >= 12 && w.bytes().all(|c| c.is_ascii_hexdigit()) {

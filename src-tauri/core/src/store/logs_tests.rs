@@ -85,7 +85,7 @@ fn patterns_merge_across_writes_and_clusters() {
         .unwrap();
     assert_eq!(c1.len(), 2);
     let charge = &c1[0];
-    assert_eq!(charge.template, "ERROR charge <NUM> failed");
+    assert_eq!(charge.template, "charge <NUM> failed");
     assert_eq!(
         (charge.count, charge.first_seen, charge.last_seen),
         (3, 500, 2000)
