@@ -7,7 +7,7 @@
 //! apiservers) after a [`LogEvent::Gap`] naming why (the container
 //! restarted, or the connection closed).
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use cloudops_core::analysis::logs::{line_from_bytes, Level, MAX_LINE_BYTES};
 use futures_util::io::AsyncReadExt;
@@ -17,6 +17,10 @@ use tokio::{sync::watch, task::JoinHandle};
 
 use super::{split_timestamp, Dropped, LineSink, LogError, LogEvent, LogLine, LogOptions};
 use crate::access::ClusterAccess;
+
+/// How often a followed deployment is listed again for new pods (a
+/// rollout, a replaced pod).
+pub const RESCAN_EVERY: Duration = Duration::from_secs(5);
 
 /// One pod to read, in one cluster.
 #[derive(Clone)]
@@ -113,7 +117,9 @@ pub async fn resolve_deployment_pods(
 
 /// Follows every pod of `deployment` in each of `clusters`. A cluster where
 /// the deployment is missing (or unreachable) is reported in the second
-/// value and skipped; it is an error only when no cluster has it.
+/// value and skipped; it is an error only when no cluster has it. When
+/// following, the deployment is listed again every [`RESCAN_EVERY`] and
+/// new pods (a rollout, a replacement) are followed from their start.
 pub async fn follow_deployment(
     clusters: &[(String, Arc<ClusterAccess>)],
     namespace: &str,
@@ -145,7 +151,83 @@ pub async fn follow_deployment(
     if pods.is_empty() && !errors.is_empty() {
         return Err(errors.remove(0));
     }
-    Ok((follow_pods(pods, opts, sink), errors))
+    let known: HashSet<(String, String)> = pods
+        .iter()
+        .map(|p| (p.cluster.clone(), p.pod.clone()))
+        .collect();
+    let mut streams = follow_pods(pods, opts, sink);
+    if opts.follow {
+        let rescan = Rescan {
+            clusters: clusters.to_vec(),
+            namespace: namespace.to_string(),
+            deployment: deployment.to_string(),
+            // New pods are read from their start.
+            opts: LogOptions {
+                tail_lines: None,
+                since_seconds: None,
+                previous: false,
+                ..opts.clone()
+            },
+            sink: sink.clone(),
+            known,
+        };
+        let task = tokio::spawn(rescan.run(streams.stop.subscribe()));
+        streams.tasks.push(task);
+    }
+    Ok((streams, errors))
+}
+
+struct Rescan {
+    clusters: Vec<(String, Arc<ClusterAccess>)>,
+    namespace: String,
+    deployment: String,
+    opts: LogOptions,
+    sink: LineSink,
+    known: HashSet<(String, String)>,
+}
+
+impl Rescan {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut readers = Vec::new();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RESCAN_EVERY) => {}
+                _ = stop.changed() => break,
+            }
+            if *stop.borrow() || self.sink.is_closed() {
+                break;
+            }
+            for (id, access) in &self.clusters {
+                // A failed listing is retried at the next scan; the
+                // readers already running report their own problems.
+                let Ok(names) =
+                    resolve_deployment_pods(id, access, &self.namespace, &self.deployment).await
+                else {
+                    continue;
+                };
+                for pod in names {
+                    if self.known.insert((id.clone(), pod.clone())) {
+                        let p = PodRef {
+                            cluster: id.clone(),
+                            access: access.clone(),
+                            namespace: self.namespace.clone(),
+                            pod,
+                        };
+                        readers.push(tokio::spawn(read_pod(
+                            p,
+                            self.opts.clone(),
+                            self.sink.clone(),
+                            stop.clone(),
+                        )));
+                    }
+                }
+            }
+        }
+        drop(self.sink);
+        for r in readers {
+            let _ = r.await;
+        }
+    }
 }
 
 fn restart_count(pod: &Pod, container: &str) -> i32 {
@@ -271,14 +353,17 @@ async fn read_pod(p: PodRef, opts: LogOptions, sink: LineSink, mut stop: watch::
             (ReadEnd::Failed(e), _) => format!("reconnecting after: {e}"),
             _ => "connection closed".to_string(),
         };
-        sink.mark(LogEvent::Gap {
-            cluster: labels.cluster.clone(),
-            pod: labels.pod.clone(),
-            container: labels.container.clone(),
-            last_ts_ns: last_ts,
-            reason,
-        })
-        .await;
+        // Nothing streamed yet (a container still starting): no gap.
+        if last_ts.is_some() {
+            sink.mark(LogEvent::Gap {
+                cluster: labels.cluster.clone(),
+                pod: labels.pod.clone(),
+                container: labels.container.clone(),
+                last_ts_ns: last_ts,
+                reason,
+            })
+            .await;
+        }
         let delay = opts.reconnect_delay * failures.max(1);
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}

@@ -16,7 +16,9 @@
 
 mod follow;
 
-pub use follow::{follow_deployment, follow_pods, resolve_deployment_pods, LogStreams, PodRef};
+pub use follow::{
+    follow_deployment, follow_pods, resolve_deployment_pods, LogStreams, PodRef, RESCAN_EVERY,
+};
 
 use std::{
     cmp::Reverse,

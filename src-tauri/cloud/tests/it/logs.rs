@@ -366,3 +366,52 @@ async fn a_restart_mid_stream_is_marked_as_a_gap_and_streaming_continues() {
     assert!(resumed, "no line after the gap");
     sandbox.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_deployment_picks_up_the_pods_of_a_new_rollout() {
+    let (sandbox, checkout) = start();
+    let cluster = checkout[2].clone();
+    let before: std::collections::BTreeSet<String> = pods(&sandbox, &cluster)
+        .await
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect();
+    let (sink, mut rx) = LineSink::new(4096, None).unwrap();
+    let opts = LogOptions {
+        follow: true,
+        tail_lines: Some(1),
+        reconnect_delay: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let targets = vec![(cluster.clone(), access(&sandbox, &cluster))];
+    let (streams, errors) = follow_deployment(&targets, NS, CHECKOUT, &opts, &sink)
+        .await
+        .unwrap();
+    assert!(errors.is_empty());
+    drop(sink);
+    sandbox
+        .chaos()
+        .add(Fault::BadRollout {
+            cluster_id: cluster.clone(),
+            namespace: NS.into(),
+            deployment: CHECKOUT.into(),
+        })
+        .unwrap();
+    let mut burst_from_new_pod = None;
+    let _ = tokio::time::timeout(Duration::from_secs(25), async {
+        while let Some(e) = rx.recv().await {
+            if let LogEvent::Line(l) = e {
+                if !before.contains(&l.pod) && l.line.contains(BURST) {
+                    burst_from_new_pod = Some(l.pod);
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    streams.stop();
+    streams.join().await;
+    let pod = burst_from_new_pod.expect("the new rollout's pods were followed");
+    assert!(pod.starts_with("checkout-"));
+    sandbox.shutdown().await.unwrap();
+}
