@@ -419,6 +419,9 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
                 Duration::from_secs(365 * 86_400)
             };
             let mut reorder = Reorder::new(window, DEFAULT_REORDER_CAPACITY);
+            if !args.follow {
+                reorder = reorder.expect_streams(streams.len());
+            }
             let mut out = std::io::stdout().lock();
             let (mut lines, mut errors, mut ended) = (0u64, Vec::new(), 0usize);
             let stop_at = args.duration.map(|d| tokio::time::Instant::now() + d);

@@ -22,7 +22,7 @@ pub use follow::{
 
 use std::{
     cmp::Reverse,
-    collections::BinaryHeap,
+    collections::{BinaryHeap, HashMap, HashSet},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -272,15 +272,25 @@ impl LineSink {
     }
 }
 
-/// Puts lines from several streams in timestamp order: a line is released
-/// once it is older than the newest seen minus the window, or when the
-/// buffer is full (its oldest first). Markers pass straight through.
+/// Puts lines from several streams in timestamp order. Each stream is in
+/// order already, so a line can go once every open stream has reached its
+/// time (the watermark: the least of the streams' latest lines, once the
+/// expected streams have all spoken), or once it is older than the newest
+/// line minus the window (a quiet stream must not hold the others back), or
+/// when the buffer is full (its oldest first: the memory bound wins over
+/// exact order). Markers pass straight through; an `Ended` closes its
+/// stream.
 pub struct Reorder {
     heap: BinaryHeap<Reverse<Held>>,
     seq: u64,
     newest: i64,
     window_ns: i64,
     capacity: usize,
+    /// The latest line time of each open stream.
+    latest: HashMap<(String, String, String), i64>,
+    /// Streams seen (a line or an end), and how many to wait for.
+    seen: HashSet<(String, String, String)>,
+    expected: usize,
 }
 
 /// A held line, ordered by (time, arrival).
@@ -318,7 +328,26 @@ impl Reorder {
             newest: i64::MIN,
             window_ns: window.as_nanos().min(i64::MAX as u128) as i64,
             capacity: capacity.max(1),
+            latest: HashMap::new(),
+            seen: HashSet::new(),
+            expected: 0,
         }
+    }
+
+    /// Releases by watermark, once `n` streams have spoken (0: never, the
+    /// window alone decides).
+    pub fn expect_streams(mut self, n: usize) -> Self {
+        self.expected = n;
+        self
+    }
+
+    /// Only with a known set of streams: in a follow, streams come and go
+    /// (rescans) and the window alone decides.
+    fn watermark(&self) -> Option<i64> {
+        if self.expected == 0 || self.seen.len() < self.expected {
+            return None;
+        }
+        self.latest.values().min().copied()
     }
 
     /// Adds an event; returns what can be released now, in order.
@@ -327,6 +356,10 @@ impl Reorder {
         match event {
             LogEvent::Line(l) => {
                 self.newest = self.newest.max(l.ts_ns);
+                let key = (l.cluster.clone(), l.pod.clone(), l.container.clone());
+                let latest = self.latest.entry(key.clone()).or_insert(l.ts_ns);
+                *latest = (*latest).max(l.ts_ns);
+                self.seen.insert(key);
                 self.seq += 1;
                 self.heap.push(Reverse(Held {
                     ts: l.ts_ns,
@@ -338,11 +371,40 @@ impl Reorder {
                         out.push(LogEvent::Line(h.line));
                     }
                 }
-                self.release(self.newest.saturating_sub(self.window_ns), &mut out);
+                self.release_due(&mut out);
+            }
+            LogEvent::Ended {
+                cluster,
+                pod,
+                container,
+                reason,
+                error,
+            } => {
+                let key = (cluster, pod, container);
+                self.latest.remove(&key);
+                self.seen.insert(key.clone());
+                self.release_due(&mut out);
+                out.push(LogEvent::Ended {
+                    cluster: key.0,
+                    pod: key.1,
+                    container: key.2,
+                    reason,
+                    error,
+                });
             }
             other => out.push(other),
         }
         out
+    }
+
+    fn release_due(&mut self, out: &mut Vec<LogEvent>) {
+        let by_window = self.newest.saturating_sub(self.window_ns);
+        // With every expected stream ended, nothing older can come.
+        let by_mark = match self.watermark() {
+            None if self.expected > 0 && self.seen.len() >= self.expected => i64::MAX,
+            other => other.unwrap_or(i64::MIN),
+        };
+        self.release(by_window.max(by_mark), out);
     }
 
     fn release(&mut self, upto: i64, out: &mut Vec<LogEvent>) {

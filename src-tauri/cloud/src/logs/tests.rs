@@ -76,3 +76,32 @@ fn kubelet_timestamps_split_off() {
     assert_eq!(rest, "hello world");
     assert!(split_timestamp("no timestamp here").is_none());
 }
+
+fn pod_line(ts: i64, pod: &str) -> LogEvent {
+    let mut l = line(ts, "a", "x");
+    l.pod = pod.into();
+    LogEvent::Line(l)
+}
+
+#[test]
+fn the_watermark_releases_once_every_stream_has_passed() {
+    let mut r = Reorder::new(Duration::from_secs(3600), 1000).expect_streams(2);
+    let mut out = Vec::new();
+    for ts in [1, 5, 9] {
+        out.extend(r.push(pod_line(ts, "a")));
+    }
+    assert!(out.is_empty(), "stream b has not spoken yet");
+    out.extend(r.push(pod_line(3, "b")));
+    assert_eq!(times(&out), [1, 3]);
+    out.clear();
+    out.extend(r.push(LogEvent::Ended {
+        cluster: "a".into(),
+        pod: "b".into(),
+        container: "c".into(),
+        reason: "complete".into(),
+        error: None,
+    }));
+    // b is done: a's lines are safe up to its latest.
+    assert_eq!(times(&out), [5, 9]);
+    assert!(matches!(out.last(), Some(LogEvent::Ended { .. })));
+}
