@@ -31,7 +31,8 @@ use cloudops_cloud::{
 use cloudops_core::{
     analysis::logs::{PatternLimits, PatternTable},
     store::{
-        logs::DEFAULT_LINES_PER_STREAM, merge_patterns, now_ms, CachedLogLine, LogPatternQuery,
+        logs::{DEFAULT_LINES_PER_STREAM, LINE_RETENTION_MS, PATTERN_RETENTION_MS},
+        merge_patterns, now_ms, CachedLogLine, LogPatternQuery,
     },
     Store,
 };
@@ -288,6 +289,7 @@ impl Keeper {
                 buf.clear();
             }
         }
+        store.prune_logs(now - LINE_RETENTION_MS, now - PATTERN_RETENTION_MS)?;
         Ok(())
     }
 }

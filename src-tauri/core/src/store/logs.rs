@@ -13,6 +13,10 @@ use crate::analysis::logs::{Level, Pattern};
 
 /// Lines kept per followed pod/container unless the caller says otherwise.
 pub const DEFAULT_LINES_PER_STREAM: usize = 1000;
+/// How long cached lines are kept after they were stored, and patterns
+/// after they were last seen: streams of pods long gone must not pile up.
+pub const LINE_RETENTION_MS: i64 = 7 * 86_400_000;
+pub const PATTERN_RETENTION_MS: i64 = 35 * 86_400_000;
 /// Pods and clusters listed per stored pattern.
 pub const MAX_PATTERN_MEMBERS: usize = 32;
 
@@ -249,6 +253,32 @@ impl Store {
         }
         tx.commit().map_err(sql_err)?;
         Ok(deleted)
+    }
+
+    /// Drops lines stored before `lines_before_ms` and patterns last seen
+    /// before `patterns_before_ms`; returns how many of each went.
+    pub fn prune_logs(
+        &mut self,
+        lines_before_ms: i64,
+        patterns_before_ms: i64,
+    ) -> Result<(usize, usize), StoreError> {
+        let path = self.path().to_path_buf();
+        let sql_err = |e| StoreError::from_sqlite(&path, e);
+        let tx = self.conn_mut().transaction().map_err(sql_err)?;
+        let lines = tx
+            .execute(
+                "DELETE FROM log_lines WHERE stored_at < ?1",
+                params![lines_before_ms],
+            )
+            .map_err(sql_err)?;
+        let patterns = tx
+            .execute(
+                "DELETE FROM log_patterns WHERE last_seen < ?1",
+                params![patterns_before_ms],
+            )
+            .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok((lines, patterns))
     }
 
     /// The cached lines of a pod (every container when `container` is

@@ -119,3 +119,30 @@ fn patterns_need_a_cluster() {
     let err = s.merge_log_patterns("", &table(&[("c", "p", 1, "error x")]));
     assert!(matches!(err, Err(StoreError::InvalidInput { .. })));
 }
+
+#[test]
+fn pruning_drops_old_lines_and_stale_patterns_only() {
+    let (_d, mut s) = store();
+    s.append_log_lines(&[line("old", "app", 1, "x")], 10, 1_000)
+        .unwrap();
+    s.append_log_lines(&[line("new", "app", 2, "y")], 10, 5_000)
+        .unwrap();
+    s.merge_log_patterns("c1", &table(&[("c1", "p", 100, "ERROR stale 1")]))
+        .unwrap();
+    s.merge_log_patterns("c1", &table(&[("c1", "p", 9_000, "WARN fresh 2")]))
+        .unwrap();
+    assert_eq!(s.prune_logs(2_000, 5_000).unwrap(), (1, 1));
+    assert!(s
+        .cached_log_lines("c1", "shop", "old", None, 10)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.cached_log_lines("c1", "shop", "new", None, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    let left = s.log_patterns(&LogPatternQuery::default()).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].template, "fresh <NUM>");
+}
