@@ -301,6 +301,9 @@ async fn read_pod(p: PodRef, opts: LogOptions, sink: LineSink, mut stop: watch::
     let mut last_ts: Option<i64> = None;
     let mut first = true;
     let mut failures = 0u32;
+    // Marked before the next new line: a reconnect that brings nothing new
+    // (a crashed container not restarted yet) marks no gap.
+    let mut pending_gap: Option<String> = None;
     loop {
         let lp = LogParams {
             container: Some(labels.container.clone()),
@@ -319,7 +322,14 @@ async fn read_pod(p: PodRef, opts: LogOptions, sink: LineSink, mut stop: watch::
         let ended = match api.log_stream(&p.pod, &lp).await {
             Ok(reader) => {
                 failures = 0;
-                read_lines(reader, &labels, &sink, opts.follow, &mut last_ts, &mut stop).await
+                let mut read = Read {
+                    labels: &labels,
+                    sink: &sink,
+                    follow: opts.follow,
+                    last_ts: &mut last_ts,
+                    pending_gap: &mut pending_gap,
+                };
+                read.lines(reader, &mut stop).await
             }
             Err(e) => {
                 let err = LogError::from_kube(&p.cluster, &what, e);
@@ -341,7 +351,13 @@ async fn read_pod(p: PodRef, opts: LogOptions, sink: LineSink, mut stop: watch::
             _ if !opts.follow => return sink.mark(labels.ended("complete", None)).await,
             _ => {}
         }
-        // Why did a followed stream end?
+        let delay = opts.reconnect_delay * failures.max(1);
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.changed() => return sink.mark(labels.ended("stopped", None)).await,
+        }
+        // Why did the stream end? Asked right before reconnecting, so that
+        // a restart during the wait is seen before its lines arrive.
         let reason = match (&ended, api.get(&p.pod).await) {
             (_, Err(kube::Error::Api(s))) if s.code == 404 => {
                 return sink.mark(labels.ended("pod deleted", None)).await;
@@ -353,88 +369,99 @@ async fn read_pod(p: PodRef, opts: LogOptions, sink: LineSink, mut stop: watch::
             (ReadEnd::Failed(e), _) => format!("reconnecting after: {e}"),
             _ => "connection closed".to_string(),
         };
-        // Nothing streamed yet (a container still starting): no gap.
-        if last_ts.is_some() {
-            sink.mark(LogEvent::Gap {
-                cluster: labels.cluster.clone(),
-                pod: labels.pod.clone(),
-                container: labels.container.clone(),
-                last_ts_ns: last_ts,
-                reason,
-            })
-            .await;
-        }
-        let delay = opts.reconnect_delay * failures.max(1);
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = stop.changed() => return sink.mark(labels.ended("stopped", None)).await,
+        // Nothing streamed yet (a container still starting): no gap. A
+        // restart is the reason worth keeping over a closed connection.
+        if last_ts.is_some() && (pending_gap.is_none() || reason.starts_with("container restarted"))
+        {
+            pending_gap = Some(reason);
         }
     }
 }
 
-/// Reads lines until the end of the stream, a stop or a gone consumer.
-async fn read_lines(
-    reader: impl futures_util::io::AsyncBufRead,
-    labels: &Labels,
-    sink: &LineSink,
+/// One read of a stream, with the reader's state it updates.
+struct Read<'a> {
+    labels: &'a Labels,
+    sink: &'a LineSink,
     follow: bool,
-    last_ts: &mut Option<i64>,
-    stop: &mut watch::Receiver<bool>,
-) -> ReadEnd {
-    let mut reader = std::pin::pin!(reader);
-    let mut chunk = vec![0u8; 64 * 1024];
-    // The line being assembled, never more than MAX_LINE_BYTES + a timestamp.
-    let mut pending: Vec<u8> = Vec::new();
-    let mut overflow = false;
-    let cap = MAX_LINE_BYTES + 64;
-    loop {
-        if *stop.borrow() {
-            return ReadEnd::Stopped;
-        }
-        let n = tokio::select! {
-            r = reader.read(&mut chunk) => match r {
-                Ok(n) => n,
-                Err(e) => return ReadEnd::Failed(e.to_string()),
-            },
-            _ = stop.changed() => return ReadEnd::Stopped,
-        };
-        if n == 0 {
-            if !pending.is_empty() {
-                if let Some(l) = label(&pending, overflow, labels, last_ts) {
-                    deliver(sink, l, follow).await;
-                }
+    last_ts: &'a mut Option<i64>,
+    pending_gap: &'a mut Option<String>,
+}
+
+impl Read<'_> {
+    /// Reads lines until the end of the stream, a stop or a gone consumer.
+    async fn lines(
+        &mut self,
+        reader: impl futures_util::io::AsyncBufRead,
+        stop: &mut watch::Receiver<bool>,
+    ) -> ReadEnd {
+        let mut reader = std::pin::pin!(reader);
+        let mut chunk = vec![0u8; 64 * 1024];
+        // The line being assembled, never more than MAX_LINE_BYTES + a
+        // timestamp: the rest of a longer line is skipped as it arrives.
+        let mut pending: Vec<u8> = Vec::new();
+        let mut overflow = false;
+        let cap = MAX_LINE_BYTES + 64;
+        loop {
+            if *stop.borrow() {
+                return ReadEnd::Stopped;
             }
-            return ReadEnd::Eof;
-        }
-        let mut rest = &chunk[..n];
-        while !rest.is_empty() {
-            match rest.iter().position(|b| *b == b'\n') {
-                Some(i) => {
-                    if !overflow {
-                        let room = cap.saturating_sub(pending.len());
-                        pending.extend_from_slice(&rest[..i.min(room)]);
-                        overflow = i > room;
-                    }
-                    if let Some(l) = label(&pending, overflow, labels, last_ts) {
-                        deliver(sink, l, follow).await;
-                    }
+            let n = tokio::select! {
+                r = reader.read(&mut chunk) => match r {
+                    Ok(n) => n,
+                    Err(e) => return ReadEnd::Failed(e.to_string()),
+                },
+                _ = stop.changed() => return ReadEnd::Stopped,
+            };
+            if n == 0 {
+                if !pending.is_empty() {
+                    self.line(&pending, overflow).await;
+                }
+                return ReadEnd::Eof;
+            }
+            let mut rest = &chunk[..n];
+            while !rest.is_empty() {
+                let (take, newline) = match rest.iter().position(|b| *b == b'\n') {
+                    Some(i) => (i, true),
+                    None => (rest.len(), false),
+                };
+                if !overflow {
+                    let room = cap.saturating_sub(pending.len());
+                    pending.extend_from_slice(&rest[..take.min(room)]);
+                    overflow = take > room;
+                }
+                if newline {
+                    self.line(&pending, overflow).await;
                     pending.clear();
                     overflow = false;
-                    rest = &rest[i + 1..];
-                }
-                None => {
-                    if !overflow {
-                        let room = cap.saturating_sub(pending.len());
-                        pending.extend_from_slice(&rest[..rest.len().min(room)]);
-                        overflow = rest.len() > room;
-                    }
+                    rest = &rest[take + 1..];
+                } else {
                     rest = &[];
                 }
             }
+            if self.sink.is_closed() {
+                return ReadEnd::ConsumerGone;
+            }
         }
-        if sink.is_closed() {
-            return ReadEnd::ConsumerGone;
+    }
+
+    /// One complete line: the pending gap first, then the line.
+    async fn line(&mut self, raw: &[u8], overflow: bool) {
+        let before = *self.last_ts;
+        let Some(line) = label(raw, overflow, self.labels, self.last_ts) else {
+            return;
+        };
+        if let Some(reason) = self.pending_gap.take() {
+            self.sink
+                .mark(LogEvent::Gap {
+                    cluster: self.labels.cluster.clone(),
+                    pod: self.labels.pod.clone(),
+                    container: self.labels.container.clone(),
+                    last_ts_ns: before,
+                    reason,
+                })
+                .await;
         }
+        deliver(self.sink, line, self.follow).await;
     }
 }
 
