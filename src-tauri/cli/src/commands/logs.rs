@@ -102,6 +102,9 @@ pub struct StreamArgs {
     /// Lines kept in the cache per pod/container.
     #[arg(long, default_value_t = DEFAULT_LINES_PER_STREAM)]
     keep: usize,
+    /// Read the lines cached by earlier runs (no network), with their age.
+    #[arg(long, conflicts_with_all = ["follow", "previous", "grep"])]
+    offline: bool,
     /// Use the sandbox (see `clusters --sandbox`).
     #[arg(long)]
     sandbox: bool,
@@ -166,6 +169,9 @@ struct LineDoc<'a> {
     container: &'a str,
     level: &'a str,
     line: &'a str,
+    /// Offline only: seconds since the line was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_secs: Option<i64>,
 }
 
 fn rfc3339_ns(ns: i64) -> String {
@@ -187,6 +193,7 @@ fn print_event(out: &mut impl Write, e: &LogEvent, json: bool, short: &HashMap<S
                 container: &l.container,
                 level: l.level.as_str(),
                 line: &l.line,
+                age_secs: None,
             },
         )
         .map_err(std::io::Error::other)
@@ -312,6 +319,9 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
             "logs needs --cluster (or --all-clusters with --deployment)",
             "`cloudops clusters --json` lists the cluster ids",
         ));
+    }
+    if args.offline {
+        return offline(ctx, &args, &namespace);
     }
     // Validate the filter before any network call.
     let (sink, mut rx) = LineSink::new(DEFAULT_CHANNEL_CAPACITY, args.grep.as_deref())
@@ -504,6 +514,64 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
             ExitCode::SUCCESS
         }
     })
+}
+
+/// Cached lines of the pod or deployment, oldest first, with their age.
+fn offline(ctx: &Context, args: &StreamArgs, namespace: &str) -> Result<ExitCode, Failure> {
+    let store = clusters::open_store(ctx, args.sandbox)?;
+    let workload = args
+        .pod
+        .as_deref()
+        .or(args.deployment.as_deref())
+        .unwrap_or_default();
+    let cluster = if args.all_clusters {
+        None
+    } else {
+        args.cluster.as_deref()
+    };
+    let limit = args
+        .tail
+        .unwrap_or(u32::try_from(args.keep).unwrap_or(u32::MAX));
+    let lines = store.cached_workload_lines(cluster, namespace, workload, limit)?;
+    let now = now_ms();
+    let mut out = std::io::stdout().lock();
+    for l in &lines {
+        let age = (now - l.ts) / 1000;
+        let _ = if ctx.json {
+            serde_json::to_writer(
+                &mut out,
+                &LineDoc {
+                    ts: rfc3339_ns(l.ts.saturating_mul(1_000_000)),
+                    cluster: &l.cluster_id,
+                    pod: &l.pod,
+                    container: &l.container,
+                    level: l.level.as_str(),
+                    line: &l.line,
+                    age_secs: Some(age),
+                },
+            )
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out))
+        } else {
+            writeln!(
+                out,
+                "{} ({age}s ago) [{}/{}] {}",
+                rfc3339_ns(l.ts.saturating_mul(1_000_000)),
+                l.cluster_id,
+                l.pod,
+                l.line
+            )
+        };
+    }
+    match lines.last() {
+        Some(l) => eprintln!(
+            "{} cached line(s); the newest is {}s old",
+            lines.len(),
+            (now - l.ts) / 1000
+        ),
+        None => eprintln!("no cached lines for {namespace}/{workload}; follow it once online"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Serialize)]

@@ -86,6 +86,29 @@ fn checkout_logs_across_clusters_are_json_lines_in_time_order_and_fill_the_cache
         errors_and_warnings
     );
 
+    // Offline: the cached lines of the deployment, with their age.
+    let out = cloudops(
+        dir.path(),
+        &[
+            "logs",
+            "--sandbox",
+            "--offline",
+            "-n",
+            "shop",
+            "--deployment",
+            "checkout",
+            "--all-clusters",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let cached = json_lines(&out.stdout);
+    // Nine streams, five lines kept each.
+    assert_eq!(cached.len(), 9 * 5);
+    assert!(cached
+        .iter()
+        .all(|l| l["age_secs"].as_i64().is_some_and(|a| a >= 0)));
+
     // Offline: `logs patterns` reads them back, merged over clusters, with age.
     let out = cloudops(dir.path(), &["logs", "patterns", "--sandbox", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");

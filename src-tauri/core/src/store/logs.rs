@@ -281,6 +281,60 @@ impl Store {
         Ok((lines, patterns))
     }
 
+    /// The cached lines of a workload, for offline review: pods named
+    /// `{workload}-…` (a deployment's) or the pod itself, in one cluster or
+    /// all, merged by time, at most `limit` (the newest), oldest first.
+    pub fn cached_workload_lines(
+        &self,
+        cluster_id: Option<&str>,
+        namespace: &str,
+        workload: &str,
+        limit: u32,
+    ) -> Result<Vec<CachedLogLine>, StoreError> {
+        // LIKE with the workload's own `%`/`_` escaped.
+        let escaped: String = workload
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT cluster_id, namespace, pod, container, ts, level, line FROM (
+                   SELECT * FROM log_lines
+                   WHERE (?1 IS NULL OR cluster_id = ?1) AND namespace = ?2
+                     AND (pod = ?3 OR pod LIKE ?4 ESCAPE '\\')
+                   ORDER BY ts DESC, id DESC LIMIT ?5)
+                 ORDER BY ts, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    cluster_id,
+                    namespace,
+                    workload,
+                    format!("{escaped}-%"),
+                    i64::from(limit)
+                ],
+                |r| {
+                    Ok(CachedLogLine {
+                        cluster_id: r.get(0)?,
+                        namespace: r.get(1)?,
+                        pod: r.get(2)?,
+                        container: r.get(3)?,
+                        ts: r.get(4)?,
+                        level: level_of(&r.get::<_, String>(5)?),
+                        line: r.get(6)?,
+                    })
+                },
+            )
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// The cached lines of a pod (every container when `container` is
     /// `None`) in one cluster, oldest first, at most `limit` (the newest).
     pub fn cached_log_lines(

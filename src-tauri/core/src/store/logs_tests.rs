@@ -146,3 +146,36 @@ fn pruning_drops_old_lines_and_stale_patterns_only() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].template, "fresh <NUM>");
 }
+
+#[test]
+fn workload_lines_match_its_pods_only_and_merge_by_time() {
+    let (_d, mut s) = store();
+    let mut lines = vec![
+        line("checkout-7d9f-x2k4p", "app", 30, "a3"),
+        line("checkout-7d9f-q8w2z", "app", 10, "b1"),
+        line("checkout-7d9f-x2k4p", "app", 20, "a2"),
+        line("checkoutx-1-abc", "app", 15, "other workload"),
+        line("check_out-1-abc", "app", 16, "underscore is not a wildcard"),
+    ];
+    let mut c2 = line("checkout-5c6b-zzzzz", "app", 25, "c2");
+    c2.cluster_id = "c2".into();
+    lines.push(c2);
+    s.append_log_lines(&lines, 10, 1).unwrap();
+    let all = s
+        .cached_workload_lines(None, "shop", "checkout", 100)
+        .unwrap();
+    let texts: Vec<&str> = all.iter().map(|l| l.line.as_str()).collect();
+    assert_eq!(texts, ["b1", "a2", "c2", "a3"]);
+    let one = s
+        .cached_workload_lines(Some("c1"), "shop", "checkout", 2)
+        .unwrap();
+    assert_eq!(one.iter().map(|l| l.ts).collect::<Vec<_>>(), [20, 30]);
+    let pod = s
+        .cached_workload_lines(None, "shop", "checkoutx-1-abc", 10)
+        .unwrap();
+    assert_eq!(pod.len(), 1);
+    assert!(s
+        .cached_workload_lines(None, "shop", "check%", 10)
+        .unwrap()
+        .is_empty());
+}
