@@ -471,19 +471,22 @@ impl Source {
             let all = self.range(from, now);
             return all[all.len().saturating_sub(n)..].to_vec();
         }
-        let mut out: Vec<(u64, String)> = Vec::new();
+        // Whole seconds backwards until there are enough; chunks are kept
+        // apart and joined once, so a long tail stays linear.
+        let mut chunks: Vec<Vec<(u64, String)>> = Vec::new();
+        let mut have = 0;
         let mut s = now / NANOS;
-        // Whole seconds backwards until there are enough.
         loop {
             let lo = (s * NANOS).max(from);
-            let mut chunk = self.range(lo, now.min(s * NANOS + NANOS - 1));
-            chunk.append(&mut out);
-            out = chunk;
-            if out.len() >= n || s * NANOS <= from || s == 0 {
+            let chunk = self.range(lo, now.min(s * NANOS + NANOS - 1));
+            have += chunk.len();
+            chunks.push(chunk);
+            if have >= n || s * NANOS <= from || s == 0 {
                 break;
             }
             s -= 1;
         }
+        let out: Vec<(u64, String)> = chunks.into_iter().rev().flatten().collect();
         out[out.len().saturating_sub(n)..].to_vec()
     }
 }
