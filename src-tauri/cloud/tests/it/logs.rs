@@ -13,9 +13,9 @@ use cloudops_cloud::{
     },
     providers::{AccessToken, ClusterConnection, RefreshingToken, StaticToken},
 };
-use cloudops_core::analysis::logs::{Level, Observed, PatternLimits, PatternTable};
+use cloudops_core::analysis::logs::{template, Level, Observed, PatternLimits, PatternTable};
 use cloudops_sandbox::{
-    kube::{k8s_token, BURST_LINES},
+    kube::{k8s_token, BURST_LINES, BURST_MESSAGE},
     Fault, RunningSandbox, Sandbox, World,
 };
 use k8s_openapi::api::core::v1::Pod;
@@ -240,6 +240,12 @@ async fn a_bad_rollout_burst_is_a_new_pattern_with_the_right_count() {
     assert_eq!(burst.len(), 1, "{burst:?}");
     assert_eq!(burst[0].count, raw as u64);
     assert_eq!(burst[0].level, Level::Error);
+    // The message read out of the JSON line, its key a placeholder.
+    assert!(
+        burst[0].template.starts_with(&template(BURST_MESSAGE)),
+        "{}",
+        burst[0].template
+    );
     assert_eq!(burst[0].pods.len(), crashing.len());
     sandbox.shutdown().await.unwrap();
 }

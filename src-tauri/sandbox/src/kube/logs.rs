@@ -45,9 +45,9 @@ use crate::world::rfc3339;
 pub const HISTORY_SECS: u64 = 3600;
 /// Error lines per crash-loop run.
 pub const BURST_LINES: usize = 5;
-/// The distinctive message of a bad rollout's crash (`{key}` and `{attempt}`
-/// vary per run).
-pub const BURST_MESSAGE: &str = "failed to load config: key \\\"feature.flags.checkout\\\" missing";
+/// The distinctive message of a bad rollout's crash, as a JSON reader sees
+/// it (the attempt and check numbers that follow vary per line).
+pub const BURST_MESSAGE: &str = "failed to load config: key \"feature.flags.checkout\" missing";
 /// How often a follow looks for new lines.
 const FOLLOW_TICK: Duration = Duration::from_millis(200);
 /// Chunks buffered towards a slow client before the producer waits.
@@ -420,7 +420,8 @@ impl Source {
             out.push((
                 ns,
                 format!(
-                    "{{\"level\":\"error\",\"msg\":\"{BURST_MESSAGE} (attempt {attempt}, check {})\",\"rollout\":\"{}\"}}",
+                    "{{\"level\":\"error\",\"msg\":\"{} (attempt {attempt}, check {})\",\"rollout\":\"{}\"}}",
+                    BURST_MESSAGE.replace('"', "\\\""),
                     k + 1,
                     self.revision
                 ),
