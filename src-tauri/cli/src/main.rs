@@ -47,6 +47,10 @@ enum Command {
     Refresh(commands::refresh::RefreshArgs),
     /// List workloads (deployments) of the fleet, with their usage.
     Workloads(commands::workloads::WorkloadsArgs),
+    /// Pod logs of a pod or a deployment (across clusters with
+    /// --all-clusters), merged by time; `logs patterns` reads the cached
+    /// error patterns.
+    Logs(commands::logs::LogsArgs),
     /// Threshold alerts from the cache; `ack ID` and `resolve ID` change one.
     Alerts(commands::alerts::AlertsArgs),
     /// Health scores (0-100) with their deductions, from the cache.
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
         Command::Alerts(args) => commands::alerts::run(&ctx, args),
+        Command::Logs(args) => commands::logs::run(&ctx, args),
         Command::Health(args) => commands::report::health(&ctx, args),
         Command::Report(args) => commands::report::run(&ctx, args),
         Command::Refresh(args) => commands::refresh::run(&ctx, args),

@@ -21,6 +21,7 @@ pub mod discovery;
 pub mod doctl;
 pub mod error;
 pub mod kubeconfig;
+pub mod logs;
 pub mod merge;
 pub mod providers;
 pub mod resilience;

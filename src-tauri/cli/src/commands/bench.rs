@@ -41,6 +41,9 @@ pub enum BenchCommand {
     Heatmap(super::bench_heatmap::HeatmapBenchArgs),
     /// The Workloads list's queries on a large cache (issue 5: 30k rows).
     Workloads(super::bench_workloads::WorkloadsBenchArgs),
+    /// Log lines at a fixed rate through the bounded pipeline: delivered,
+    /// dropped, and peak RSS (issue 8: 50k lines/s for 10 s).
+    Logs(super::bench_logs::LogsBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +133,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::CrashChild(args) => super::bench_store::crash_child(ctx, args),
         BenchCommand::Heatmap(args) => super::bench_heatmap::bench(ctx, args),
         BenchCommand::Workloads(args) => super::bench_workloads::run(ctx, args),
+        BenchCommand::Logs(args) => super::bench_logs::run(ctx, args),
     }
 }
 

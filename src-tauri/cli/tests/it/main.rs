@@ -12,6 +12,7 @@ mod alerts;
 mod anomalies;
 mod cache;
 mod latency;
+mod logs;
 mod refresh;
 mod store_bench;
 

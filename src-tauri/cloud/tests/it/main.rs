@@ -24,6 +24,7 @@ mod gke;
 mod gke_partial;
 mod gke_provider;
 mod kubeconfig_provider;
+mod logs;
 mod moto;
 mod prometheus_client;
 mod support;

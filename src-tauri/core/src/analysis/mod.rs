@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod anomaly;
 pub mod health;
 pub mod hpa;
+pub mod logs;
 pub mod nab;
 pub mod quantile;
 pub mod versions;

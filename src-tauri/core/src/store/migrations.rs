@@ -257,6 +257,42 @@ CREATE INDEX alerts_by_cluster ON alerts(cluster_id, state);
 CREATE INDEX alerts_by_last_seen ON alerts(last_seen);
 "#;
 
+// V7 goes here: `V7_ANOMALIES`, added concurrently on another branch (issue
+// 7 work). V8 below does not depend on it; the lead orders the two on merge.
+
+/// Logs (issue 8): error patterns per cluster, and the last lines of each
+/// followed pod/container as a bounded ring (store/logs.rs deletes beyond N
+/// after every insert), so that an incident can be reviewed offline. Times
+/// are unix milliseconds (log lines carry sub-second timestamps).
+const V8_LOGS: &str = r#"
+CREATE TABLE log_patterns (
+    cluster_id    TEXT NOT NULL,
+    level         TEXT NOT NULL CHECK (level IN ('error','warn','info','debug','unknown')),
+    template      TEXT NOT NULL,
+    count         INTEGER NOT NULL CHECK (count >= 1),
+    first_seen    INTEGER NOT NULL,
+    last_seen     INTEGER NOT NULL,
+    sample        TEXT NOT NULL,
+    pods_json     TEXT NOT NULL DEFAULT '[]',
+    clusters_json TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (cluster_id, level, template)
+) WITHOUT ROWID;
+CREATE INDEX log_patterns_by_last_seen ON log_patterns(last_seen);
+
+CREATE TABLE log_lines (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster_id TEXT NOT NULL,
+    namespace  TEXT NOT NULL,
+    pod        TEXT NOT NULL,
+    container  TEXT NOT NULL,
+    ts         INTEGER NOT NULL,
+    level      TEXT NOT NULL,
+    line       TEXT NOT NULL,
+    stored_at  INTEGER NOT NULL
+);
+CREATE INDEX log_lines_by_stream ON log_lines(cluster_id, namespace, pod, container, id);
+"#;
+
 /// What the endpoint collector sees of each cluster's API server (issue 9
 /// health reasons): its version, and its serving certificate's expiry;
 /// plus each node's kubelet version, for the skew check. A plain-http
@@ -282,6 +318,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V4_CLUSTER_STATE),
     M::up(V5_HEALTH),
     M::up(V6_ALERTS),
+    // M::up(V7_ANOMALIES) goes here (see above).
+    M::up(V8_LOGS),
     M::up(V9_ENDPOINTS),
 ];
 

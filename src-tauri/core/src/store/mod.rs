@@ -11,6 +11,7 @@ pub mod backup;
 mod cluster_state;
 mod clusters;
 pub mod health;
+pub mod logs;
 pub mod migrations;
 pub mod query;
 pub mod retention;
@@ -28,6 +29,7 @@ pub use cluster_state::{
     WorkloadRow, WorkloadState, DEFAULT_WORKLOAD_PAGE, MAX_WORKLOAD_PAGE,
 };
 pub use clusters::{AppliedDiscovery, CompleteScope, DiscoveredRow, DiscoveryRun};
+pub use logs::{merge_patterns, CachedLogLine, LogPatternQuery, StoredPattern};
 pub use query::{Resource, Selector, SeriesPoints, ServiceSummary, Tier};
 pub use retention::{Retention, RollupReport};
 pub use samples::BatchReceipt;
@@ -374,3 +376,6 @@ mod cluster_state_tests;
 
 #[cfg(test)]
 mod health_tests;
+
+#[cfg(test)]
+mod logs_tests;

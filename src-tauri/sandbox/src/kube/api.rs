@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::sync::watch as signal;
 
 use super::{
-    deployments, pods, scale,
+    deployments, logs, pods, scale,
     select::{merge_patch, FieldSelector, LabelSelector, Selectors},
     status::{self, ApiError},
     store::{key_of, time, unix_now, Key, Object, Res, Store},
@@ -145,6 +145,9 @@ pub(crate) fn resource(
         return match (t.res, sub.as_str(), &t.ns, &t.name) {
             (Res::Deployments, "scale", Some(ns), Some(name)) => {
                 scale::scale(&ck, world, verb, ns, name, &req)
+            }
+            (Res::Pods, "log", Some(ns), Some(name)) if verb == "get" => {
+                logs::serve(ck.clone(), ns, name, &req.query, stop)
             }
             _ => Err(ApiError::NoRoute),
         };

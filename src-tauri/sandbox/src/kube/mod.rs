@@ -21,6 +21,7 @@ mod discovery;
 mod faults;
 mod generate;
 mod hpa;
+mod logs;
 mod metrics;
 mod nodes;
 mod pods;
@@ -61,6 +62,7 @@ use crate::{
 pub use auth::k8s_token;
 pub use faults::CHAOS_ROLLOUT_ANNOTATION;
 pub(crate) use faults::{check_target as check_fault_target, KubeFaults};
+pub use logs::{rfc3339_nano, BURST_LINES, BURST_MESSAGE, HISTORY_SECS};
 pub use metrics::DEMAND_ANNOTATION;
 pub use proxy::{prometheus_service, PrometheusService};
 pub(crate) use status::ApiError;

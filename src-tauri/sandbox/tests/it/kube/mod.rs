@@ -9,6 +9,7 @@
 //! `controllers.rs`.
 
 mod controllers;
+mod logs;
 mod proxy;
 
 use std::{
