@@ -6,6 +6,7 @@
 //! what to do, and left untouched.
 
 pub mod alerts;
+pub mod anomalies;
 pub mod backup;
 mod cluster_state;
 mod clusters;
@@ -17,6 +18,9 @@ pub mod samples;
 pub mod writer;
 
 pub use alerts::{os_user, Alert, AlertChanges, AlertError, AlertPolicy, AlertQuery, AlertState};
+pub use anomalies::{
+    Anomaly, AnomalyChanges, AnomalyPage, AnomalyQuery, AnomalyState, Detection, SeriesVerdict,
+};
 pub use backup::{restore, BackupError, BackupReport, RestoreReport, VacuumReport};
 pub use cluster_state::{
     ClusterState, CollectionRecord, CollectorFreshness, EventState, HpaMetricState, HpaSummary,
