@@ -40,7 +40,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::health::fleet_health,
             commands::alerts::alerts_list,
             commands::alerts::alert_acknowledge,
-            commands::alerts::alert_resolve
+            commands::alerts::alert_resolve,
+            commands::anomalies::anomalies_list,
+            commands::anomalies::anomaly_get
         ])
 }
 

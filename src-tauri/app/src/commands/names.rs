@@ -18,4 +18,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "alerts_list",
     "alert_acknowledge",
     "alert_resolve",
+    "anomalies_list",
+    "anomaly_get",
 ];

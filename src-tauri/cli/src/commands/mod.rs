@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod anomalies;
+pub mod anomalies_list;
 pub mod bench;
 mod bench_heatmap;
 pub mod bench_store;
