@@ -24,7 +24,8 @@
 //! median rising with load, so bucket counts are cumulative in `le` and
 //! `histogram_quantile` gives plausible quantiles. A deployment under a
 //! `bad_rollout` fault fails [`BAD_ROLLOUT_ERROR_FRACTION`] of its requests
-//! and is [`BAD_ROLLOUT_LATENCY_FACTOR`] times slower from the moment its
+//! and is [`BAD_ROLLOUT_LATENCY_FACTOR`] times slower (a median of at least
+//! [`BAD_ROLLOUT_MEDIAN_FLOOR`] s) from the moment its
 //! rollout started (exactly, also inside a step that straddles it), until
 //! the fault is cleared. Nodes' CPU follows its own
 //! diurnal counter over the node's capacity, and memory a slow sine.
@@ -815,8 +816,11 @@ struct Service {
 
 /// The error fraction of a service under a bad rollout.
 pub const BAD_ROLLOUT_ERROR_FRACTION: f64 = 0.3;
-/// How much slower a service under a bad rollout is (its median latency).
+/// How much slower a service under a bad rollout is (its median latency)...
 pub const BAD_ROLLOUT_LATENCY_FACTOR: f64 = 8.0;
+/// ...and at least this slow (seconds): requests that hit a crashing pod
+/// wait for a retry, whatever the service's usual speed.
+pub const BAD_ROLLOUT_MEDIAN_FLOOR: f64 = 0.8;
 
 #[derive(Debug, Clone)]
 struct NodeModel {
@@ -972,7 +976,12 @@ impl Model {
                     let mut cumulative = 0.0_f64;
                     for le in BUCKETS {
                         let count = healthy * share_at(le, median)
-                            + bad * share_at(le, median * BAD_ROLLOUT_LATENCY_FACTOR);
+                            + bad
+                                * share_at(
+                                    le,
+                                    (median * BAD_ROLLOUT_LATENCY_FACTOR)
+                                        .max(BAD_ROLLOUT_MEDIAN_FLOOR),
+                                );
                         // Never below the bucket before it, whatever rounding does.
                         cumulative = cumulative.max(count);
                         add(&[("service", &s.name), ("le", &le_label(le))], cumulative);

@@ -11,6 +11,7 @@ mod access;
 mod aks_provider;
 mod arm;
 mod azure_cli_credential;
+mod bad_rollout_scenario;
 mod collect;
 mod cost_sandbox;
 mod doks;
