@@ -3,6 +3,7 @@ pub mod alerts;
 pub mod anomalies;
 pub mod anomalies_list;
 pub mod bench;
+pub mod bench_anomaly_pass;
 mod bench_heatmap;
 pub mod bench_store;
 pub mod bench_workloads;
