@@ -19,10 +19,11 @@ use cloudops_cloud::{
     resilience::{BreakerState, CallPolicy},
     sources,
 };
-use cloudops_core::analysis::alerts::{evaluate_cached, AlertRules, EVALUATION_WINDOW_SECS};
+use cloudops_core::analysis::alerts::AlertRules;
+use cloudops_core::analysis::pass::{after_pass, PassPolicies};
 use cloudops_core::model::DiscoveryProgress;
+use cloudops_core::store::Alert;
 use cloudops_core::store::{now_ms, retention::Retention};
-use cloudops_core::store::{Alert, AlertPolicy};
 use cloudops_sandbox::{Sandbox, World};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -267,16 +268,18 @@ async fn collect<R: Runtime>(
         .map(|c| c.cluster_id.clone())
         .collect();
     let written = state
-        .with_store(move |store| {
-            let written = write_pass(store, &collections, now, &Retention::default())?;
-            if let Err(e) = record_scores(store, now) {
-                tracing::warn!(error = %e, "the health scores were not recorded");
-            }
-            Ok::<_, CommandError>(written)
-        })
+        .with_store(move |store| write_pass(store, &collections, now, &Retention::default()))
         .await;
     if written.is_ok() {
         evaluate_alerts(app, state, evaluated, now).await;
+        // Scored after the alerts and anomalies of this pass, so the
+        // recorded score includes them (not the previous pass's).
+        let recorded = state
+            .with_store(move |store| record_scores(store, now))
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e.message, "the health scores were not recorded");
+        }
     }
     let event = match written {
         Ok(w) => CollectionFinished {
@@ -334,22 +337,40 @@ pub(crate) async fn evaluate_alerts<R: Runtime>(
         tracing::error!(kind = e.kind(), hint = %e.hint(), "{e}; using the seed thresholds");
         AlertRules::default()
     });
-    let changes = state
+    // Alerts, then anomalies (their probable causes cite the alerts), in
+    // one call shared with `cloudops refresh`.
+    let done = state
         .with_store(move |store| {
-            evaluate_cached(
+            Ok::<_, CommandError>(after_pass(
                 store,
                 &rules,
                 &evaluated,
                 now,
-                EVALUATION_WINDOW_SECS,
-                &AlertPolicy::default(),
-            )
+                &PassPolicies::default(),
+            ))
         })
         .await;
-    let changes = match changes {
+    let done = match done {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(kind = %e.kind, hint = %e.hint, "evaluating the pass failed: {}", e.message);
+            return;
+        }
+    };
+    match &done.anomalies {
+        Ok(pass) => {
+            for a in &pass.changes.opened {
+                tracing::warn!(anomaly = a.id, cluster = %a.cluster_id, subject = %a.subject, metric = a.metric.as_str(), "anomaly opened");
+            }
+        }
+        Err(e) => {
+            tracing::error!(kind = e.kind(), hint = %e.hint(), "evaluating the anomalies failed: {e}")
+        }
+    }
+    let changes = match done.alerts {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!(kind = %e.kind, hint = %e.hint, "evaluating the alert rules failed: {}", e.message);
+            tracing::error!(kind = e.kind(), hint = %e.hint(), "evaluating the alert rules failed: {e}");
             return;
         }
     };

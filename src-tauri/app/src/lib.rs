@@ -48,7 +48,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::alerts::alerts_acknowledge,
             commands::alerts::alerts_resolve,
             commands::alerts::alert_get,
-            commands::alerts::alerts_history
+            commands::alerts::alerts_history,
+            commands::anomalies::anomalies_list,
+            commands::anomalies::anomaly_get
         ])
 }
 

@@ -480,8 +480,85 @@ fn alerts_are_listed_acknowledged_and_resolved_over_ipc() {
     assert_eq!(actions, ["alert.acknowledge", "alert.resolve"]);
 }
 
-/// Three open alerts on the seeded cluster: checkout critical, cart
-/// medium, node n1 high. Returns their ids in that order.
+#[test]
+fn anomalies_are_listed_and_read_over_ipc() {
+    use cloudops_core::analysis::anomaly::Severity;
+    use cloudops_core::analysis::anomaly_eval::AnomalyMetric;
+    use cloudops_core::analysis::causes::{Cause, CauseKind};
+    use cloudops_core::store::{Detection, SeriesVerdict};
+
+    let dir = seeded_dir();
+    let cluster = ClusterSummary::make_id(Provider::Aws, "prod", "eu-west-1", "payments");
+    {
+        let mut store = Store::open_in(dir.path()).unwrap();
+        store
+            .apply_anomaly_verdicts(&[SeriesVerdict {
+                cluster_id: cluster.clone(),
+                subject: "service/checkout".into(),
+                metric: AnomalyMetric::ErrorPct,
+                last_point: 1_700_000_600,
+                detection: Some(Detection {
+                    started_at: 1_700_000_000,
+                    at: 1_700_000_600,
+                    severity: Severity::Critical,
+                    peak_score: 40.0,
+                    value: 31.0,
+                    baseline: Some(0.4),
+                    causes: vec![Cause {
+                        kind: CauseKind::Rollout,
+                        detail: "rollout of deployment shop/checkout: 1 of 4 replicas updated"
+                            .into(),
+                        at: 1_700_000_000,
+                        weight: 1.0,
+                    }],
+                }),
+            }])
+            .unwrap();
+    }
+    let app = app(dir.path());
+    let main = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let list = |query: serde_json::Value| {
+        invoke_json(
+            &main,
+            "anomalies_list",
+            serde_json::json!({ "query": query }),
+        )
+    };
+    let page = list(serde_json::json!({
+        "cluster": &cluster, "state": "open", "since": null, "offset": 0, "limit": null
+    }))
+    .unwrap();
+    assert_eq!(page["total"], 1, "{page}");
+    let a = &page["anomalies"][0];
+    assert_eq!(a["metric"], "error_pct");
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["causes"][0]["kind"], "rollout");
+    let id = a["id"].as_i64().unwrap();
+    let one = invoke_json(&main, "anomaly_get", serde_json::json!({ "id": id })).unwrap();
+    assert_eq!(&one, a);
+    let closed = list(serde_json::json!({
+        "cluster": null, "state": "closed", "since": null, "offset": 0, "limit": 10
+    }))
+    .unwrap();
+    assert_eq!(closed["total"], 0);
+
+    let unknown = invoke_json(&main, "anomaly_get", serde_json::json!({ "id": 999 })).unwrap_err();
+    assert_eq!(unknown["kind"], "unknown_anomaly");
+    let bad = invoke_json(&main, "anomaly_get", serde_json::json!({ "id": 0 })).unwrap_err();
+    assert_eq!(bad["kind"], "invalid_argument");
+    let too_many = list(serde_json::json!({
+        "cluster": null, "state": null, "since": null, "offset": 0, "limit": 5000
+    }))
+    .unwrap_err();
+    assert_eq!(too_many["kind"], "invalid_argument");
+    let bad_state = list(serde_json::json!({
+        "cluster": null, "state": "weird", "since": null, "offset": 0, "limit": null
+    }));
+    assert!(bad_state.is_err());
+}
+
 fn seed_three_alerts(dir: &std::path::Path) -> Vec<i64> {
     use cloudops_core::analysis::alerts::{alert_key, AlertRule, Firing};
     use cloudops_core::analysis::anomaly::Severity;

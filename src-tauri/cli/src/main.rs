@@ -63,7 +63,8 @@ enum Command {
         #[command(subcommand)]
         command: commands::accounts::AccountsCommand,
     },
-    /// Run the anomaly detector on a `timestamp,value` CSV (NAB format).
+    /// Run the anomaly detector on a `timestamp,value` CSV (NAB format), or
+    /// list the anomalies found on the cached series (`list`, `show ID`).
     Anomalies(commands::anomalies::AnomaliesArgs),
     /// Latency quantiles and the heatmap matrix from a Prometheus histogram.
     Latency(commands::latency::LatencyArgs),

@@ -8,7 +8,7 @@
 //! | `latency {cloud, millis}` | every call to that provider (`all`: every provider; `k8s`: every Kubernetes API) waits `millis` first |
 //! | `error_rate {cloud, rate, status, retry_after_secs?, seed?}` | a fraction `rate` of that provider's calls fail with `status` (5xx or 429) in its error shape, with `Retry-After` when given |
 //! | `slow_node {cluster_id, node, factor?}` | the node's metrics.k8s.io CPU usage sits at `factor` (default [`DEFAULT_SLOW_NODE_FACTOR`]) of its allocatable CPU, with a `NodeSlow` event; it stays `Ready` |
-//! | `bad_rollout {cluster_id, namespace, deployment}` | the deployment's pod template changes (a rollout starts) and its pods created from then on crash-loop (`CrashLoopBackOff`, `restartCount` rising, `BackOff` events); `readyReplicas` drops as far as maxUnavailable lets it |
+//! | `bad_rollout {cluster_id, namespace, deployment}` | the deployment's pod template changes (a rollout starts) and its pods created from then on crash-loop (`CrashLoopBackOff`, `restartCount` rising, `BackOff` events); `readyReplicas` drops as far as maxUnavailable lets it; its Prometheus series fail 30 % of requests and its median latency rises 8× (to at least 0.8 s) from the rollout's start (prometheus.rs) |
 //!
 //! Clearing a slow node brings its usage back down; clearing a bad rollout
 //! lets the crashing pods turn Ready and the rollout finish (kube/faults.rs).

@@ -22,7 +22,12 @@
 //! `base × (1 + A·sin(ωt + φ))`, a diurnal sine, so increases over any window
 //! are exact and consistent between steps. Latencies are log-normal, with the
 //! median rising with load, so bucket counts are cumulative in `le` and
-//! `histogram_quantile` gives plausible quantiles. Nodes' CPU follows its own
+//! `histogram_quantile` gives plausible quantiles. A deployment under a
+//! `bad_rollout` fault fails [`BAD_ROLLOUT_ERROR_FRACTION`] of its requests
+//! and is [`BAD_ROLLOUT_LATENCY_FACTOR`] times slower (a median of at least
+//! [`BAD_ROLLOUT_MEDIAN_FLOOR`] s) from the moment its
+//! rollout started (exactly, also inside a step that straddles it), until
+//! the fault is cleared. Nodes' CPU follows its own
 //! diurnal counter over the node's capacity, and memory a slow sine.
 
 use std::{
@@ -801,7 +806,21 @@ struct Service {
     median: f64,
     sigma: f64,
     error_fraction: f64,
+    /// While a `bad_rollout` fault is in force on the deployment: when its
+    /// rollout started (unix seconds). From then on the new pods crash, so
+    /// [`BAD_ROLLOUT_ERROR_FRACTION`] of the requests fail and the median
+    /// latency is [`BAD_ROLLOUT_LATENCY_FACTOR`] times higher (retries and
+    /// the surviving pods' queues).
+    bad_since: Option<f64>,
 }
+
+/// The error fraction of a service under a bad rollout.
+pub const BAD_ROLLOUT_ERROR_FRACTION: f64 = 0.3;
+/// How much slower a service under a bad rollout is (its median latency)...
+pub const BAD_ROLLOUT_LATENCY_FACTOR: f64 = 8.0;
+/// ...and at least this slow (seconds): requests that hit a crashing pod
+/// wait for a retry, whatever the service's usual speed.
+pub const BAD_ROLLOUT_MEDIAN_FLOOR: f64 = 0.8;
 
 #[derive(Debug, Clone)]
 struct NodeModel {
@@ -869,7 +888,24 @@ impl Model {
                 let name = d.metadata.name.clone().unwrap_or_default();
                 let key: [&[u8]; 3] = [&seed, namespace.as_bytes(), name.as_bytes()];
                 let u = |salt| unit(&key, salt);
+                // The chaos annotation on the pod template says when the bad
+                // rollout started: `{unix}-{resourceVersion}` (kube/faults.rs).
+                let bad_since = store
+                    .bad_rollouts
+                    .contains(&(namespace.clone(), name.clone()))
+                    .then(|| {
+                        d.spec
+                            .template
+                            .metadata
+                            .as_ref()
+                            .and_then(|m| m.annotations.as_ref())
+                            .and_then(|a| a.get(crate::kube::CHAOS_ROLLOUT_ANNOTATION))
+                            .and_then(|v| v.split('-').next())
+                            .and_then(|t| t.parse::<f64>().ok())
+                    })
+                    .flatten();
                 Service {
+                    bad_since,
                     base_rps: 5.0 + 195.0 * u("rps").powi(2),
                     phase: u("phase") * TAU,
                     median: 0.015 * (1.0 + 19.0 * u("median").powi(2)),
@@ -925,17 +961,29 @@ impl Model {
                 filters,
             } => {
                 for s in self.services.iter().filter(|s| keep_service(s, filters)) {
-                    let total = per(*func, s.requests(t) - s.requests(t - window), *window);
+                    // The window's requests before and after a bad rollout
+                    // started, each with its own latency distribution.
+                    let (healthy, bad) = s.split(t - window, t);
+                    let (healthy, bad) = (per(*func, healthy, *window), per(*func, bad, *window));
                     let median = s.median_at(t);
-                    let mut cumulative = 0.0_f64;
-                    for le in BUCKETS {
-                        let share = if le.is_infinite() {
+                    let share_at = |le: f64, median: f64| {
+                        if le.is_infinite() {
                             1.0
                         } else {
                             normal_cdf((le.ln() - median.ln()) / s.sigma)
-                        };
+                        }
+                    };
+                    let mut cumulative = 0.0_f64;
+                    for le in BUCKETS {
+                        let count = healthy * share_at(le, median)
+                            + bad
+                                * share_at(
+                                    le,
+                                    (median * BAD_ROLLOUT_LATENCY_FACTOR)
+                                        .max(BAD_ROLLOUT_MEDIAN_FLOOR),
+                                );
                         // Never below the bucket before it, whatever rounding does.
-                        cumulative = cumulative.max(total * share);
+                        cumulative = cumulative.max(count);
                         add(&[("service", &s.name), ("le", &le_label(le))], cumulative);
                     }
                 }
@@ -947,11 +995,10 @@ impl Model {
                 filters,
             } => {
                 for s in self.services.iter().filter(|s| keep_service(s, filters)) {
-                    let total = per(*func, s.requests(t) - s.requests(t - window), *window);
                     let v = if *errors {
-                        total * s.error_fraction
+                        per(*func, s.errors(t) - s.errors(t - window), *window)
                     } else {
-                        total
+                        per(*func, s.requests(t) - s.requests(t - window), *window)
                     };
                     add(&[("service", &s.name)], v);
                 }
@@ -1023,6 +1070,27 @@ impl Service {
     /// `base × (1 + A·sin(ωt + φ))`, so it only ever grows.
     fn requests(&self, t: f64) -> f64 {
         self.base_rps * (t - DIURNAL / OMEGA * (OMEGA * t + self.phase).cos())
+    }
+
+    /// The failed-request counter at `t`: the service's own fraction of the
+    /// requests, and [`BAD_ROLLOUT_ERROR_FRACTION`] of those since a bad
+    /// rollout started.
+    fn errors(&self, t: f64) -> f64 {
+        let (healthy, bad) = self.split(0.0, t);
+        healthy * self.error_fraction + bad * BAD_ROLLOUT_ERROR_FRACTION
+    }
+
+    /// The requests in `(from, to]`, split into those before a bad rollout
+    /// started and those after (all healthy without one).
+    fn split(&self, from: f64, to: f64) -> (f64, f64) {
+        let total = self.requests(to) - self.requests(from);
+        match self.bad_since {
+            Some(since) if since < to => {
+                let bad = self.requests(to) - self.requests(since.max(from));
+                (total - bad, bad)
+            }
+            _ => (total, 0.0),
+        }
     }
 
     /// The latency median at `t`: it rises with the load.
@@ -1138,5 +1206,67 @@ mod tests {
             last = v;
         }
         assert!((normal_cdf(0.0) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_bad_rollout_raises_errors_and_latency_from_its_start_only() {
+        let since = 1_700_000_000.0;
+        let svc = |bad_since| Service {
+            namespace: "shop".into(),
+            name: "checkout".into(),
+            base_rps: 50.0,
+            phase: 1.0,
+            median: 0.05,
+            sigma: 0.5,
+            error_fraction: 0.01,
+            bad_since,
+        };
+        let model = |bad_since| Model {
+            services: vec![svc(bad_since)],
+            nodes: vec![],
+        };
+        let errors = Shape::Requests {
+            func: Func::Increase,
+            window: 60.0,
+            errors: true,
+            filters: vec![],
+        };
+        let requests = Shape::Requests {
+            func: Func::Increase,
+            window: 60.0,
+            errors: false,
+            filters: vec![],
+        };
+        let ratio = |m: &Model, t: f64| m.eval(&errors, t)[0].1 / m.eval(&requests, t)[0].1;
+        let (healthy, bad) = (model(None), model(Some(since)));
+        // Before the rollout the bad model is the healthy one.
+        assert!((ratio(&bad, since - 60.0) - 0.01).abs() < 1e-6);
+        assert!((ratio(&healthy, since + 600.0) - 0.01).abs() < 1e-6);
+        // After it, 30 % fail; a step straddling it is in between.
+        assert!((ratio(&bad, since + 600.0) - BAD_ROLLOUT_ERROR_FRACTION).abs() < 1e-6);
+        let straddle = ratio(&bad, since + 30.0);
+        assert!(straddle > 0.1 && straddle < 0.2, "{straddle}");
+        // The request counts themselves do not change.
+        assert_eq!(
+            bad.eval(&requests, since + 600.0),
+            healthy.eval(&requests, since + 600.0)
+        );
+        // Latency: the share under 250 ms falls after the rollout.
+        let buckets = Shape::Buckets {
+            func: Func::Increase,
+            window: 60.0,
+            filters: vec![],
+        };
+        let under = |m: &Model, t: f64| {
+            let b = m.eval(&buckets, t);
+            let at = |le: &str| b.iter().find(|(l, _)| l["le"] == le).unwrap().1;
+            at("0.25") / at("+Inf")
+        };
+        assert!(under(&healthy, since + 600.0) > 0.95);
+        assert!(
+            under(&bad, since + 600.0) < 0.5,
+            "{}",
+            under(&bad, since + 600.0)
+        );
     }
 }

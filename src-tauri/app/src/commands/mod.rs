@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod anomalies;
 pub mod cluster;
 mod error;
 pub mod health;

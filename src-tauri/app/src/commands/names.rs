@@ -22,4 +22,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "alerts_resolve",
     "alert_get",
     "alerts_history",
+    "anomalies_list",
+    "anomaly_get",
 ];

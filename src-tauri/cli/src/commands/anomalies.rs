@@ -23,10 +23,13 @@ macro_rules! outln {
 use crate::output::{print_json, Failure, EXIT_ERROR};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AnomaliesArgs {
+    #[command(subcommand)]
+    command: Option<super::anomalies_list::AnomaliesCommand>,
     /// A `timestamp,value` CSV (NAB format, e.g. `2014-02-14 14:30:00,1.5`).
     #[arg(long, value_name = "FILE")]
-    csv: PathBuf,
+    csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -69,7 +72,22 @@ struct PointDoc {
 }
 
 pub fn run(ctx: &Context, args: AnomaliesArgs) -> Result<ExitCode, Failure> {
-    let parsed = nab::read_series_csv(&args.csv)?;
+    if let Some(command) = args.command {
+        return super::anomalies_list::run(ctx, command);
+    }
+    let Some(csv) = args.csv else {
+        return Err(Failure::usage(
+            "missing_csv",
+            "`cloudops anomalies` needs --csv FILE or a subcommand",
+            "run the detector on a file with `cloudops anomalies --csv FILE`, or list the \
+             cached anomalies with `cloudops anomalies list`",
+        ));
+    };
+    run_csv(ctx, &csv)
+}
+
+fn run_csv(ctx: &Context, csv: &Path) -> Result<ExitCode, Failure> {
+    let parsed = nab::read_series_csv(csv)?;
     if parsed.merged_duplicates > 0 {
         tracing::warn!(
             rows = parsed.merged_duplicates,
@@ -80,7 +98,7 @@ pub fn run(ctx: &Context, args: AnomaliesArgs) -> Result<ExitCode, Failure> {
     let scores = Detector::default()
         .score(&series)
         .map_err(|source| NabError::Detector {
-            file: args.csv.display().to_string(),
+            file: csv.display().to_string(),
             source,
         })?;
     if ctx.json {
@@ -97,7 +115,7 @@ pub fn run(ctx: &Context, args: AnomaliesArgs) -> Result<ExitCode, Failure> {
             .collect();
         print_json(&PointsDoc { points });
     } else {
-        print_summary(&args.csv, &series, &scores, parsed.merged_duplicates);
+        print_summary(csv, &series, &scores, parsed.merged_duplicates);
     }
     Ok(ExitCode::SUCCESS)
 }

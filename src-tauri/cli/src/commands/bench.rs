@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Discovery(DiscoveryBenchArgs),
     /// Window F1 on the NAB fixtures, the seed z-score against ours (BRIEF §9 A1).
     Anomalies(super::anomalies::BenchAnomaliesArgs),
+    /// The anomaly evaluation after a pass, on one cluster with days of
+    /// cached history (median ms per pass and per series).
+    AnomalyPass(super::bench_anomaly_pass::AnomalyPassBenchArgs),
     /// Sample ingest through the SampleWriter against a bare rusqlite loop
     /// on the same schema (BRIEF §9 P4: >= 50%).
     Ingest(super::bench_store::IngestBenchArgs),
@@ -127,6 +130,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Sandbox(args) => sandbox(ctx, args),
         BenchCommand::Discovery(args) => discovery(ctx, args),
         BenchCommand::Anomalies(args) => super::anomalies::bench(ctx, args),
+        BenchCommand::AnomalyPass(args) => super::bench_anomaly_pass::run(ctx, args),
         BenchCommand::Ingest(args) => super::bench_store::ingest(ctx, args),
         BenchCommand::Crash(args) => super::bench_store::crash(ctx, args),
         BenchCommand::HistogramRead(args) => super::bench_store::histogram_read(ctx, args),

@@ -19,8 +19,10 @@ use cloudops_cloud::{
     resilience::{Breakers, CallPolicy},
     sources::{self, Sources},
 };
-use cloudops_core::analysis::alerts::{evaluate_cached, AlertRules, EVALUATION_WINDOW_SECS};
-use cloudops_core::store::{AlertChanges, AlertPolicy};
+use cloudops_core::analysis::alerts::AlertRules;
+use cloudops_core::analysis::anomaly_eval::AnomalyPass;
+use cloudops_core::analysis::pass::{after_pass, PassPolicies};
+use cloudops_core::store::AlertChanges;
 use cloudops_core::{model::SourceError, Store};
 use cloudops_sandbox::{RunningSandbox, Sandbox, World};
 use serde::Serialize;
@@ -68,6 +70,9 @@ pub struct PassReport {
     /// What the threshold rules changed after this pass (`None` when the
     /// evaluation failed; the error is on stderr and the pass still stands).
     pub alerts: Option<AlertChanges>,
+    /// What the anomaly detector changed after this pass (`None` when the
+    /// evaluation failed, as for `alerts`).
+    pub anomalies: Option<AnomalyPass>,
 }
 
 impl PassReport {
@@ -212,14 +217,14 @@ impl Fleet {
             .filter(|c| !c.batch.samples.is_empty())
             .map(|c| c.cluster_id.clone())
             .collect();
-        let alerts = match evaluate_cached(
+        let done = after_pass(
             store,
             &self.alert_rules,
             &evaluated,
             now,
-            EVALUATION_WINDOW_SECS,
-            &AlertPolicy::default(),
-        ) {
+            &PassPolicies::default(),
+        );
+        let alerts = match done.alerts {
             Ok(changes) => Some(changes),
             Err(e) => {
                 let mut err = std::io::stderr().lock();
@@ -231,11 +236,24 @@ impl Fleet {
                 None
             }
         };
+        let anomalies = match done.anomalies {
+            Ok(pass) => Some(pass),
+            Err(e) => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "error: evaluating the anomalies failed: {e}\nhint: {}",
+                    e.hint()
+                );
+                None
+            }
+        };
         Ok(PassReport {
             collected_at: now,
             clusters: collections.iter().map(report_of).collect(),
             errors: report.errors,
             alerts,
+            anomalies,
         })
     }
 
@@ -302,6 +320,9 @@ fn print_pass(pass: &PassReport) {
     }
     if let Some(changes) = &pass.alerts {
         super::alerts::print_changes(changes);
+    }
+    if let Some(pass) = &pass.anomalies {
+        super::anomalies_list::print_changes(&pass.changes);
     }
     let mut err = std::io::stderr().lock();
     for e in &pass.errors {

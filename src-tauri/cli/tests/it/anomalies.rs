@@ -126,6 +126,121 @@ fn bench_anomalies_reports_seed_and_ours_per_file() {
     assert_eq!(doc["goal_met"], true, "{}", doc["f1_ratio"]);
 }
 
+/// One open anomaly (with a rollout as its probable cause) and one closed,
+/// written the way the evaluation after `cloudops refresh` writes them.
+fn seed_anomalies(dir: &std::path::Path) -> i64 {
+    use cloudops_core::analysis::anomaly::Severity;
+    use cloudops_core::analysis::anomaly_eval::AnomalyMetric;
+    use cloudops_core::analysis::causes::{Cause, CauseKind};
+    use cloudops_core::store::{Detection, SeriesVerdict};
+    let mut store = cloudops_core::Store::open_in(dir).unwrap();
+    let verdict = |cluster: &str, metric, at: i64, flagged: bool| SeriesVerdict {
+        cluster_id: cluster.into(),
+        subject: "service/checkout".into(),
+        metric,
+        last_point: at,
+        detection: flagged.then(|| Detection {
+            started_at: at - 600,
+            at,
+            severity: Severity::Critical,
+            peak_score: 12.0,
+            value: 31.0,
+            baseline: Some(0.4),
+            causes: vec![Cause {
+                kind: CauseKind::Rollout,
+                detail: "rollout of deployment shop/checkout: 1 of 4 replicas updated".into(),
+                at: at - 600,
+                weight: 1.0,
+            }],
+        }),
+    };
+    let t = 1_700_000_000;
+    let changes = store
+        .apply_anomaly_verdicts(&[
+            verdict("aws/a/eu-west-1/prod", AnomalyMetric::ErrorPct, t, true),
+            verdict("do/a/fra1/edge", AnomalyMetric::P95Seconds, t, true),
+        ])
+        .unwrap();
+    store
+        .apply_anomaly_verdicts(&[verdict(
+            "do/a/fra1/edge",
+            AnomalyMetric::P95Seconds,
+            t + 300,
+            false,
+        )])
+        .unwrap();
+    changes.opened[0].id
+}
+
+#[test]
+fn anomalies_list_and_show_read_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = seed_anomalies(dir.path());
+
+    let open = json(&cloudops(dir.path(), &["anomalies", "list", "--json"]));
+    let list = open["anomalies"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "open only by default: {open}");
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["metric"], "error_pct");
+    assert_eq!(list[0]["state"], "open");
+    assert_eq!(list[0]["causes"][0]["kind"], "rollout");
+    let all = json(&cloudops(
+        dir.path(),
+        &["anomalies", "list", "--state", "all", "--json"],
+    ));
+    assert_eq!(all["total"], 2);
+    let edge = json(&cloudops(
+        dir.path(),
+        &[
+            "anomalies",
+            "list",
+            "--state",
+            "closed",
+            "--cluster",
+            "do/a/fra1/edge",
+            "--json",
+        ],
+    ));
+    assert_eq!(edge["anomalies"][0]["ended_at"], 1_700_000_300);
+
+    let text = cloudops(dir.path(), &["anomalies", "list"]);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("shop/checkout") && text.contains("critical"),
+        "{text}"
+    );
+
+    let shown = json(&cloudops(
+        dir.path(),
+        &["anomalies", "show", &id.to_string(), "--json"],
+    ));
+    assert_eq!(shown["anomaly"]["id"], id);
+    let missing = cloudops(dir.path(), &["anomalies", "show", "4242", "--json"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(json(&missing)["error"]["kind"], "unknown_anomaly");
+    assert_eq!(
+        cloudops(dir.path(), &["anomalies", "show", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // Neither --csv nor a subcommand, or both: usage errors.
+    assert_eq!(cloudops(dir.path(), &["anomalies"]).status.code(), Some(2));
+    assert_eq!(
+        cloudops(dir.path(), &["anomalies", "--csv", "x.csv", "list"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        cloudops(dir.path(), &["anomalies", "list", "--state", "weird"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
 /// `cloudops … | head` must end quietly when the reader goes away, not
 /// panic with "failed printing to stdout" (exit 101).
 #[test]
@@ -158,6 +273,8 @@ fn a_closed_stdout_pipe_ends_the_process_without_a_panic() {
         out.status
     );
 }
+
+/// SIGPIPE's number on Linux and the BSDs.
 
 /// SIGPIPE's number on Linux and the BSDs.
 #[cfg(unix)]

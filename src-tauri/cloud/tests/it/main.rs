@@ -12,6 +12,7 @@ mod act_scale;
 mod aks_provider;
 mod arm;
 mod azure_cli_credential;
+mod bad_rollout_scenario;
 mod collect;
 mod cost_sandbox;
 mod doks;

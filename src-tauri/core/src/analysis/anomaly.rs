@@ -350,8 +350,23 @@ impl DetectorStream {
         self.last_baseline
     }
 
-    /// Scores `value` at `ts` against the past, then adds it to the past.
-    pub fn push(&mut self, ts: i64, value: f64) -> Result<PointScore, AnomalyError> {
+    /// Adds `value` at `ts` to the baselines without scoring it. Scoring a
+    /// point costs a median/MAD over the recent window; history that only
+    /// has to be *known* (the weeks before the points a caller needs scores
+    /// for) is learned in O(log n) per point instead. The hysteresis state
+    /// is left alone: an incident is only ever opened by scored points.
+    pub fn learn(&mut self, ts: i64, value: f64) -> Result<(), AnomalyError> {
+        self.accept(ts, value)?;
+        let (di, wi) = self.slots(ts);
+        self.evict_all(ts, di, wi);
+        self.recent.push(ts, value);
+        self.daily[di].push(ts, value);
+        self.weekly[wi].push(ts, value);
+        Ok(())
+    }
+
+    /// Checks a point against the input contract and records it as seen.
+    fn accept(&mut self, ts: i64, value: f64) -> Result<(), AnomalyError> {
         if !value.is_finite() {
             return Err(AnomalyError::NotFinite {
                 index: self.pushed,
@@ -367,21 +382,38 @@ impl DetectorStream {
                 });
             }
         }
-        let first = *self.first_ts.get_or_insert(ts);
+        self.first_ts.get_or_insert(ts);
         self.last_ts = Some(ts);
         self.pushed += 1;
-        let span = ts - first;
-        let slot = self.cfg.season_slot_secs.max(1);
-        let slot_no = ts.div_euclid(slot);
-        let di = slot_no.rem_euclid(self.daily.len() as i64) as usize;
-        let wi = slot_no.rem_euclid(self.weekly.len() as i64) as usize;
+        Ok(())
+    }
 
+    /// The daily and weekly slot indices of `ts`.
+    fn slots(&self, ts: i64) -> (usize, usize) {
+        let slot_no = ts.div_euclid(self.cfg.season_slot_secs.max(1));
+        (
+            slot_no.rem_euclid(self.daily.len() as i64) as usize,
+            slot_no.rem_euclid(self.weekly.len() as i64) as usize,
+        )
+    }
+
+    /// Drops what fell out of the windows; an empty recent window starts a
+    /// new stretch (the history before a long gap is stale).
+    fn evict_all(&mut self, ts: i64, di: usize, wi: usize) {
         self.recent.evict(ts);
         self.daily[di].evict(ts);
         self.weekly[wi].evict(ts);
         if self.recent.len() == 0 {
             self.stretch_start = ts;
         }
+    }
+
+    /// Scores `value` at `ts` against the past, then adds it to the past.
+    pub fn push(&mut self, ts: i64, value: f64) -> Result<PointScore, AnomalyError> {
+        self.accept(ts, value)?;
+        let span = ts - self.first_ts.unwrap_or(ts);
+        let (di, wi) = self.slots(ts);
+        self.evict_all(ts, di, wi);
 
         let (score, baseline) = if ts - self.stretch_start < self.cfg.warmup_secs
             || self.recent.len() < self.cfg.min_history.max(1)
@@ -800,6 +832,32 @@ mod tests {
             })
         );
         assert!(stream.push(400, 1.0).is_ok());
+    }
+
+    #[test]
+    fn learned_history_scores_like_pushed_history() {
+        // Learning the first points instead of scoring them gives the same
+        // scores afterwards: the baselines are the same.
+        let mut v: Vec<f64> = (0..900).map(|i| 10.0 + noise(i)).collect();
+        for x in &mut v[850..870] {
+            *x += 20.0;
+        }
+        let s = series(&v);
+        let full = Detector::default().score(&s).unwrap();
+        let mut stream = Detector::default().stream();
+        for &(ts, x) in &s[..800] {
+            stream.learn(ts, x).unwrap();
+        }
+        let tail: Vec<PointScore> = s[800..]
+            .iter()
+            .map(|&(ts, x)| stream.push(ts, x).unwrap())
+            .collect();
+        assert_eq!(tail, full[800..].to_vec());
+        assert!(tail.iter().any(|p| p.anomaly));
+        assert!(
+            stream.learn(s[0].0, 1.0).is_err(),
+            "time still only moves on"
+        );
     }
 
     #[test]

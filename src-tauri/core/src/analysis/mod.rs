@@ -1,12 +1,17 @@
 //! Analysis over metric series (BRIEF §5): anomaly detection and its
 //! evaluation on the NAB fixtures (BRIEF §9 A1); latency quantiles and the
-//! heatmap matrix from histogram bucket increases (BRIEF §9 A2).
+//! heatmap matrix from histogram bucket increases (BRIEF §9 A2); health
+//! scores, threshold alerts, anomalies on the cached series with their
+//! probable causes, and what runs after every collection pass (`pass`).
 
 pub mod alerts;
 pub mod anomaly;
+pub mod anomaly_eval;
+pub mod causes;
 pub mod health;
 pub mod hpa;
 pub mod logs;
 pub mod nab;
+pub mod pass;
 pub mod quantile;
 pub mod versions;

@@ -92,7 +92,7 @@ impl AlertState {
     }
 }
 
-fn severity_str(s: Severity) -> &'static str {
+pub(crate) fn severity_str(s: Severity) -> &'static str {
     match s {
         Severity::Medium => "medium",
         Severity::High => "high",
@@ -100,7 +100,7 @@ fn severity_str(s: Severity) -> &'static str {
     }
 }
 
-fn parse_severity(s: &str) -> Option<Severity> {
+pub(crate) fn parse_severity(s: &str) -> Option<Severity> {
     [Severity::Medium, Severity::High, Severity::Critical]
         .into_iter()
         .find(|v| severity_str(*v) == s)

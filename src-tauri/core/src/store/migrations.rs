@@ -257,8 +257,36 @@ CREATE INDEX alerts_by_cluster ON alerts(cluster_id, state);
 CREATE INDEX alerts_by_last_seen ON alerts(last_seen);
 "#;
 
-// V7 goes here: `V7_ANOMALIES`, added concurrently on another branch (issue
-// 7 work). V8 below does not depend on it; the lead orders the two on merge.
+/// Anomalies on the cached series (issue 9): one row per incident of one
+/// metric of one subject (`service/NAME`, `node/NAME`), from the first
+/// flagged point to the first quiet one. At most one open anomaly per
+/// (cluster, subject, metric): the partial unique index is what makes a
+/// re-run on the same data extend the open row instead of adding one.
+/// `causes_json` holds the ranked probable causes (analysis/causes.rs).
+/// Times are unix seconds.
+const V7_ANOMALIES: &str = r#"
+CREATE TABLE anomalies (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster_id   TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    metric       TEXT NOT NULL,
+    started_at   INTEGER NOT NULL,
+    last_seen    INTEGER NOT NULL,
+    ended_at     INTEGER,
+    severity     TEXT NOT NULL CHECK (severity IN ('medium','high','critical')),
+    peak_score   REAL NOT NULL,
+    value        REAL NOT NULL,
+    baseline     REAL,
+    causes_json  TEXT NOT NULL DEFAULT '[]',
+    state        TEXT NOT NULL CHECK (state IN ('open','closed')),
+    CHECK ((state = 'open') = (ended_at IS NULL))
+);
+CREATE UNIQUE INDEX anomalies_one_open_per_key ON anomalies(cluster_id, subject, metric)
+    WHERE state = 'open';
+CREATE INDEX anomalies_by_key ON anomalies(cluster_id, subject, metric, ended_at);
+CREATE INDEX anomalies_by_cluster ON anomalies(cluster_id, state, last_seen);
+CREATE INDEX anomalies_by_last_seen ON anomalies(last_seen);
+"#;
 
 /// Logs (issue 8): error patterns per cluster, and the last lines of each
 /// followed pod/container as a bounded ring (store/logs.rs deletes beyond N
@@ -318,7 +346,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V4_CLUSTER_STATE),
     M::up(V5_HEALTH),
     M::up(V6_ALERTS),
-    // M::up(V7_ANOMALIES) goes here (see above).
+    M::up(V7_ANOMALIES),
     M::up(V8_LOGS),
     M::up(V9_ENDPOINTS),
 ];

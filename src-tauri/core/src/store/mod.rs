@@ -7,6 +7,7 @@
 
 pub mod alert_actions;
 pub mod alerts;
+pub mod anomalies;
 pub mod backup;
 mod cluster_state;
 mod clusters;
@@ -22,6 +23,9 @@ pub use alert_actions::{
     AlertDetail, AlertEvent, BulkAlertOutcome, BulkAlertSkip, MAX_BULK_ALERTS,
 };
 pub use alerts::{os_user, Alert, AlertChanges, AlertError, AlertPolicy, AlertQuery, AlertState};
+pub use anomalies::{
+    Anomaly, AnomalyChanges, AnomalyPage, AnomalyQuery, AnomalyState, Detection, SeriesVerdict,
+};
 pub use backup::{restore, BackupError, BackupReport, RestoreReport, VacuumReport};
 pub use cluster_state::{
     ClusterState, CollectionRecord, CollectorFreshness, EndpointState, EventState, HpaMetricState,

@@ -1,15 +1,21 @@
 //! Health scores from the cache (issue 9): the last hour of every cluster's
 //! nodes and services turned into [`ClusterSignals`] and scored by
-//! [`crate::analysis::health`]. The CLI's `report`/`health` and the app's
+//! [`crate::analysis::health`], with the open anomalies and unacknowledged
+//! alerts of each cluster from the cache. The CLI's `report`/`health` and the app's
 //! collection loop and Fleet screen all score through here, so they agree.
 //!
 //! No chart is rendered: scoring runs after every collection pass.
 
+use crate::analysis::anomaly::Severity;
 use crate::analysis::health::{
-    cluster_score, fleet_score, ClusterSignals, FleetScore, NodePressure, ServiceSignals,
+    cluster_score, fleet_score, AlertCounts, AnomalyCounts, ClusterSignals, FleetScore,
+    NodePressure, ServiceSignals,
 };
 use crate::analysis::versions::{days_left, version_issue};
-use crate::store::{health::FLEET_ID, Store, StoreError};
+use crate::store::alerts::MAX_ALERTS_PAGE;
+use crate::store::{
+    health::FLEET_ID, Alert, AlertQuery, AlertState, Anomaly, AnomalyState, Store, StoreError,
+};
 
 use super::build::{node_rows, service_rows};
 use super::{
@@ -61,6 +67,49 @@ pub fn cluster_signals(
     }
 }
 
+/// Adds the open anomalies and the active, unacknowledged alerts of a
+/// cluster to its signals (BRIEF §5: up to 20 points each). One about
+/// `service/NAME` counts against that service; one about a node, or about a
+/// service with no row in the window, counts against the cluster.
+/// Closed anomalies, acknowledged and resolved alerts do not count.
+pub fn attach_open_issues(signals: &mut ClusterSignals, anomalies: &[Anomaly], alerts: &[Alert]) {
+    fn target<'a>(
+        signals: &'a mut ClusterSignals,
+        subject: &str,
+    ) -> (&'a mut AnomalyCounts, &'a mut AlertCounts) {
+        let service = subject.strip_prefix("service/");
+        let i = service.and_then(|name| signals.services.iter().position(|s| s.service == name));
+        match i {
+            Some(i) => {
+                let s = &mut signals.services[i];
+                (&mut s.anomalies, &mut s.alerts)
+            }
+            None => (&mut signals.anomalies, &mut signals.alerts),
+        }
+    }
+    for a in anomalies.iter().filter(|a| a.state == AnomalyState::Open) {
+        target(signals, &a.subject).0.add(a.severity);
+    }
+    for a in alerts.iter().filter(|a| a.state == AlertState::Open) {
+        let counts = target(signals, &a.subject).1;
+        counts.unacknowledged += 1;
+        if a.severity == Severity::Critical {
+            counts.critical += 1;
+        }
+    }
+}
+
+/// The cluster's open anomalies and open (unacknowledged) alerts.
+fn open_issues(store: &Store, cluster_id: &str) -> Result<(Vec<Anomaly>, Vec<Alert>), StoreError> {
+    let anomalies = store.open_anomalies(cluster_id)?;
+    let alerts = store.alerts(&AlertQuery {
+        state: Some(AlertState::Open),
+        cluster: Some(cluster_id.to_owned()),
+        limit: Some(MAX_ALERTS_PAGE),
+    })?;
+    Ok((anomalies, alerts))
+}
+
 /// The fleet's score over the last hour: every cached cluster that is not
 /// gone, worst first (unknown last).
 pub fn fleet_health(store: &Store, now: i64) -> Result<FleetScore, ViewError> {
@@ -95,6 +144,8 @@ pub fn fleet_health_for(
             now,
             &mut signals,
         )?;
+        let (anomalies, alerts) = open_issues(store, &cluster.id)?;
+        attach_open_issues(&mut signals, &anomalies, &alerts);
         scores.push(cluster_score(&signals));
     }
     Ok(fleet_score(scores))

@@ -178,6 +178,179 @@ fn the_view_carries_reasons_and_the_recorded_day_in_buckets() {
     assert_eq!(view.fleet_history[0].score, Some(77.5));
 }
 
+fn anomaly(subject: &str, severity: Severity, state: AnomalyState) -> Anomaly {
+    Anomaly {
+        id: 1,
+        cluster_id: "c".into(),
+        subject: subject.into(),
+        metric: crate::analysis::anomaly_eval::AnomalyMetric::ErrorPct,
+        started_at: NOW,
+        last_seen: NOW,
+        ended_at: (state == AnomalyState::Closed).then_some(NOW),
+        severity,
+        peak_score: 5.0,
+        value: 1.0,
+        baseline: None,
+        causes: vec![],
+        state,
+    }
+}
+
+fn alert(subject: &str, severity: Severity, state: AlertState) -> Alert {
+    Alert {
+        id: 1,
+        key: format!("c|{subject}|service_p95"),
+        cluster_id: "c".into(),
+        subject: subject.into(),
+        rule: crate::analysis::alerts::AlertRule::ServiceP95,
+        severity,
+        state,
+        first_seen: NOW,
+        last_seen: NOW,
+        count: 1,
+        value: 2.0,
+        threshold: 1.0,
+        message: "m".into(),
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        last_notified_at: None,
+        escalations: 0,
+    }
+}
+
+#[test]
+fn open_anomalies_and_unacknowledged_alerts_count_where_they_belong() {
+    use crate::analysis::health::{AlertCounts, AnomalyCounts};
+    let base = ClusterSignals {
+        cluster_id: "c".into(),
+        services: vec![ServiceSignals {
+            service: "api".into(),
+            requests: 100.0,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let svc = |medium, high, critical| AnomalyCounts {
+        medium,
+        high,
+        critical,
+    };
+    let al = |unacknowledged, critical| AlertCounts {
+        unacknowledged,
+        critical,
+    };
+    // (anomalies, alerts, service counts, cluster counts, cluster score)
+    type Case = (
+        Vec<Anomaly>,
+        Vec<Alert>,
+        (AnomalyCounts, AlertCounts),
+        (AnomalyCounts, AlertCounts),
+        f64,
+    );
+    let none = (svc(0, 0, 0), al(0, 0));
+    let cases: Vec<Case> = vec![
+        (vec![], vec![], none, none, 100.0),
+        (
+            vec![anomaly("service/api", Severity::High, AnomalyState::Open)],
+            vec![],
+            (svc(0, 1, 0), al(0, 0)),
+            none,
+            90.0,
+        ),
+        // Closed anomalies, acknowledged and resolved alerts do not count.
+        (
+            vec![anomaly(
+                "service/api",
+                Severity::Critical,
+                AnomalyState::Closed,
+            )],
+            vec![
+                alert("service/api", Severity::High, AlertState::Acknowledged),
+                alert("service/api", Severity::High, AlertState::Resolved),
+            ],
+            none,
+            none,
+            100.0,
+        ),
+        // The caps: anomalies at most 20, alerts at most 20 (critical ×2).
+        (
+            vec![
+                anomaly("service/api", Severity::Critical, AnomalyState::Open),
+                anomaly("service/api", Severity::Medium, AnomalyState::Open),
+            ],
+            vec![
+                alert("service/api", Severity::Critical, AlertState::Open),
+                alert("service/api", Severity::Critical, AlertState::Open),
+                alert("service/api", Severity::Medium, AlertState::Open),
+            ],
+            (svc(1, 0, 1), al(3, 2)),
+            none,
+            60.0,
+        ),
+        // Nodes, and services without a row, count against the cluster.
+        (
+            vec![
+                anomaly("node/n1", Severity::Medium, AnomalyState::Open),
+                anomaly("service/gone", Severity::High, AnomalyState::Open),
+            ],
+            vec![alert("node/n1", Severity::Critical, AlertState::Open)],
+            none,
+            (svc(1, 1, 0), al(1, 1)),
+            75.0,
+        ),
+    ];
+    for (i, (anomalies, alerts, want_svc, want_cluster, score)) in cases.into_iter().enumerate() {
+        let mut s = base.clone();
+        attach_open_issues(&mut s, &anomalies, &alerts);
+        assert_eq!(
+            (s.services[0].anomalies, s.services[0].alerts),
+            want_svc,
+            "case {i}"
+        );
+        assert_eq!((s.anomalies, s.alerts), want_cluster, "case {i}");
+        assert_eq!(cluster_score(&s).score.value, Some(score), "case {i}");
+    }
+}
+
+#[test]
+fn fleet_health_reads_open_anomalies_and_alerts_from_the_cache() {
+    use crate::analysis::anomaly_eval::AnomalyMetric;
+    use crate::store::{Detection, SeriesVerdict};
+    let (_dir, mut store) = store();
+    store
+        .apply_anomaly_verdicts(&[SeriesVerdict {
+            cluster_id: "with-services".into(),
+            subject: "service/api".into(),
+            metric: AnomalyMetric::ErrorPct,
+            last_point: NOW,
+            detection: Some(Detection {
+                started_at: NOW - 600,
+                at: NOW,
+                severity: Severity::High,
+                peak_score: 4.5,
+                value: 20.0,
+                baseline: Some(1.0),
+                causes: vec![],
+            }),
+        }])
+        .unwrap();
+    let fleet = fleet_health(&store, NOW).unwrap();
+    let svc = fleet
+        .clusters
+        .iter()
+        .find(|c| c.cluster_id == "with-services")
+        .unwrap();
+    // 30 for errors, 10 for one open high anomaly.
+    assert_eq!(svc.score.value, Some(60.0));
+    assert!(svc
+        .score
+        .reasons
+        .iter()
+        .any(|r| r.kind == "anomalies" && r.points == 10.0 && r.detail.contains("in api")));
+}
+
 #[test]
 fn certificate_expiry_and_version_risks_come_from_the_endpoint_collector() {
     use crate::store::{ClusterState, EndpointState, NodeState};

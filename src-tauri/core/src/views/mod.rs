@@ -318,7 +318,8 @@ pub use build::{
 };
 pub use export::export_chart;
 pub use health::{
-    cluster_signals, fleet_health, fleet_health_for, fleet_health_view, HEALTH_HISTORY_BUCKET_SECS,
+    attach_open_issues, cluster_signals, fleet_health, fleet_health_for, fleet_health_view,
+    HEALTH_HISTORY_BUCKET_SECS,
 };
 pub use range::{resolve_range, PRESETS};
 pub use workloads::{workloads_page, workloads_usage, MAX_PAGE};
