@@ -275,8 +275,6 @@ fn a_closed_stdout_pipe_ends_the_process_without_a_panic() {
 }
 
 /// SIGPIPE's number on Linux and the BSDs.
-
-/// SIGPIPE's number on Linux and the BSDs.
 #[cfg(unix)]
 fn libc_sigpipe() -> i32 {
     13
