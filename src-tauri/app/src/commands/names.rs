@@ -22,4 +22,12 @@ pub const COMMAND_NAMES: &[&str] = &[
     "alerts_resolve",
     "alert_get",
     "alerts_history",
+    "scale_preview",
+    "scale_apply",
+    "rollout_preview",
+    "rollout_apply",
+    "audit_log",
+    "audit_export",
+    "read_only_get",
+    "read_only_set",
 ];

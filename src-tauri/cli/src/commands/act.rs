@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use clap::Args;
 use cloudops_cloud::{
-    access::ClusterAccess,
     act::{
+        connect::{connect as act_connect, Connected},
         rollout::{self, RolloutAction, RolloutOutcome, RolloutPlan, RolloutStatus},
         scale::{self, RolloutProgress, ScaleOutcome},
         ActError, Actor, WriteGuard,
@@ -212,13 +212,9 @@ pub fn scale(ctx: &Context, args: ScaleArgs) -> Result<ExitCode, Failure> {
         let shared = super::refresh::shared()?;
         let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
         let result = async {
-            let (access, identity) = connect(&fleet, &args.cluster).await?;
-            let client = access.client().await.map_err(|e| Failure {
-                exit: EXIT_ERROR,
-                kind: "cluster_access".into(),
-                message: e.to_string(),
-                hint: "check the cluster's endpoint and CA in its account or kubeconfig".into(),
-            })?;
+            let Connected {
+                client, identity, ..
+            } = connect(&fleet, &args.cluster).await?;
             let target = WorkloadRef {
                 cluster_id: args.cluster.clone(),
                 namespace: args.namespace.clone(),
@@ -316,13 +312,9 @@ pub fn rollout(ctx: &Context, args: RolloutArgs) -> Result<ExitCode, Failure> {
         let shared = super::refresh::shared()?;
         let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
         let result = async {
-            let (access, identity) = connect(&fleet, &args.cluster).await?;
-            let client = access.client().await.map_err(|e| Failure {
-                exit: EXIT_ERROR,
-                kind: "cluster_access".into(),
-                message: e.to_string(),
-                hint: "check the cluster's endpoint and CA in its account or kubeconfig".into(),
-            })?;
+            let Connected {
+                client, identity, ..
+            } = connect(&fleet, &args.cluster).await?;
             let target = WorkloadRef {
                 cluster_id: args.cluster.clone(),
                 namespace: args.namespace.clone(),
@@ -418,8 +410,8 @@ fn print_rollout_plan(plan: &RolloutPlan) {
     }
 }
 
-/// Access to the cluster `id`, and the cloud identity it acts as.
-async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Failure> {
+/// The cluster `id` among a fresh discovery's, connected.
+async fn connect(fleet: &Fleet, id: &str) -> Result<Connected, Failure> {
     let sources = Sources {
         providers: fleet.providers.clone(),
         errors: fleet.source_errors.clone(),
@@ -428,31 +420,7 @@ async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Fai
         .await
         .map_err(|_| Failure::usage("no_accounts", "no cloud account is configured", ""))?;
     let all = targets(&fleet.providers, &report.clusters);
-    let Some(target) = all.iter().find(|t| t.cluster_id == id) else {
-        return Err(Failure {
-            exit: EXIT_ERROR,
-            kind: "unknown_cluster".into(),
-            message: format!("no cluster {id} among the {} discovered", all.len()),
-            hint: "list the ids with `cloudops clusters`; a cluster whose account failed to \
-                   answer is missing until it does"
-                .into(),
-        });
-    };
-    let conn = target
-        .provider
-        .connect(&target.cluster.locator)
-        .await
-        .map_err(|e| Failure {
-            exit: EXIT_ERROR,
-            kind: e.kind().into(),
-            message: format!("cannot connect to {id}: {e}"),
-            hint: e.hint(),
-        })?;
-    let identity = format!(
-        "{} account {}",
-        target.cluster.provider, target.cluster.account
-    );
-    Ok((ClusterAccess::new(conn), identity))
+    Ok(act_connect(&all, id).await?)
 }
 
 #[derive(Serialize)]
