@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { tick } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Mode } from './lib/bindings/Mode';
+import { readOnly } from './lib/readOnly.svelte';
 import { emit, resetEvents } from './test/events';
 import { APP_INFO, NOW, discoveryStatus, overview } from './test/fixtures';
 
@@ -27,6 +28,7 @@ beforeEach(() => {
   history.replaceState(null, '', '#/fleet');
   vi.spyOn(Date, 'now').mockReturnValue(NOW * 1000);
   resetEvents();
+  readOnly.enabled = false;
   core.invoke.mockReset();
   backend();
 });
@@ -81,13 +83,21 @@ describe('navigation rail', () => {
     expect(document.activeElement).toBe(screen.getByTestId('nav-settings'));
   });
 
-  it.each([
-    ['cost', 7],
-    ['actions', 6],
-  ])('the %s screen says it arrives with issue %i', async (id, issue) => {
+  it.each([['cost', 7]])('the %s screen says it arrives with issue %i', async (id, issue) => {
     const user = await setup();
     await user.click(screen.getByTestId(`nav-${id}`));
     expect(screen.getByTestId(`screen-${id}`)).toHaveTextContent(`Arrives with issue ${issue}`);
+  });
+
+  it('shows the Read-only badge in the top bar when the setting is on', async () => {
+    core.invoke.mockImplementation(async (cmd: string) => {
+      if (cmd === 'read_only_get') return true;
+      if (cmd === 'fleet_overview') return overview(undefined, discoveryStatus());
+      if (cmd === 'app_info') return APP_INFO;
+      throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
+    });
+    render(App);
+    expect(await screen.findByTestId('read-only-badge')).toHaveTextContent('Read-only');
   });
 
   it('badges Alerts with the open, unacknowledged count and follows alerts-changed', async () => {

@@ -183,6 +183,8 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
                 }
                 if let Ok(r) = &report {
                     fleet = targets(&providers, &r.clusters);
+                    // The action commands connect through the same targets.
+                    state.actions().set_targets(fleet.clone());
                 }
                 let mut done = record(&state, report).await;
                 done.breakers = troubled_breakers(&shared);

@@ -2,6 +2,7 @@
 //! logic lives in `cloudops-core` / `cloudops-cloud`; this crate wires
 //! commands, state and windows (BRIEF §3, GitButler-style thin commands).
 
+mod actions;
 pub mod args;
 mod commands;
 pub mod fleet;
@@ -50,7 +51,15 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::alerts::alert_get,
             commands::alerts::alerts_history,
             commands::anomalies::anomalies_list,
-            commands::anomalies::anomaly_get
+            commands::anomalies::anomaly_get,
+            commands::actions::scale_preview,
+            commands::actions::scale_apply,
+            commands::actions::rollout_preview,
+            commands::actions::rollout_apply,
+            commands::actions::audit_log,
+            commands::actions::audit_export,
+            commands::actions::read_only_get,
+            commands::actions::read_only_set
         ])
 }
 

@@ -6,7 +6,11 @@ use cloudops_cloud::secrets::{Secrets, SecretsError};
 use cloudops_core::Store;
 use tokio::sync::Notify;
 
-use crate::{commands::CommandError, fleet::Mode};
+use crate::{
+    actions::{ActionState, AppSettings},
+    commands::CommandError,
+    fleet::Mode,
+};
 
 /// Reads one environment variable. The process environment in the app; a
 /// map (or nothing) in tests, so that a test never picks up the developer's
@@ -29,6 +33,11 @@ pub struct AppState {
     /// never needs one). Tests inject the mock store.
     secrets: Arc<Mutex<Option<Secrets>>>,
     env: EnvLookup,
+    /// Previews awaiting confirmation and the targets to connect through.
+    actions: Arc<ActionState>,
+    /// The persisted read-only setting (`settings.json`), the `WriteGuard`
+    /// of every apply.
+    read_only: Arc<RwLock<bool>>,
 }
 
 impl AppState {
@@ -40,6 +49,7 @@ impl AppState {
     /// `base_dir` is the data dir; the sandbox keeps its cache in
     /// `base_dir/sandbox` so simulated clusters never mix with real ones.
     pub fn with_mode(base_dir: PathBuf, mode: Mode) -> Self {
+        let read_only = AppSettings::load(&base_dir).read_only;
         AppState {
             base_dir,
             mode: RwLock::new(mode),
@@ -47,6 +57,8 @@ impl AppState {
             refresh: Arc::new(Notify::new()),
             secrets: Arc::new(Mutex::new(None)),
             env: Arc::new(|k: &str| std::env::var(k).ok()),
+            actions: Arc::new(ActionState::default()),
+            read_only: Arc::new(RwLock::new(read_only)),
         }
     }
 
@@ -93,6 +105,23 @@ impl AppState {
         } else {
             false
         }
+    }
+
+    pub fn actions(&self) -> &ActionState {
+        &self.actions
+    }
+
+    pub fn read_only(&self) -> bool {
+        *self.read_only.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Persists the setting, then applies it (a failed write changes
+    /// nothing).
+    pub fn set_read_only(&self, enabled: bool) -> std::io::Result<()> {
+        let mut current = self.read_only.write().unwrap_or_else(|p| p.into_inner());
+        AppSettings { read_only: enabled }.save(&self.base_dir)?;
+        *current = enabled;
+        Ok(())
     }
 
     pub fn refresh_signal(&self) -> Arc<Notify> {

@@ -10,6 +10,8 @@ use cloudops_core::{ClusterSummary, FleetOverview, NodePoolSummary, Provider, St
 
 use super::*;
 
+mod actions;
+
 fn request(cmd: &str) -> InvokeRequest {
     InvokeRequest {
         cmd: cmd.into(),

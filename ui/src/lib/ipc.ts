@@ -3,6 +3,13 @@
 import { invoke, isTauri } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { AccountInput } from './bindings/AccountInput';
+import type { ActionOutcome } from './bindings/ActionOutcome';
+import type { ActionProgress } from './bindings/ActionProgress';
+import type { AuditExportFormat } from './bindings/AuditExportFormat';
+import type { AuditFilter } from './bindings/AuditFilter';
+import type { AuditRow } from './bindings/AuditRow';
+import type { RolloutPreview } from './bindings/RolloutPreview';
+import type { ScalePreview } from './bindings/ScalePreview';
 import type { AccountTestResult } from './bindings/AccountTestResult';
 import type { AccountView } from './bindings/AccountView';
 import type { Alert } from './bindings/Alert';
@@ -31,6 +38,7 @@ import type { WorkloadPage } from './bindings/WorkloadPage';
 import type { WorkloadQuery } from './bindings/WorkloadQuery';
 import type { WorkloadUsage } from './bindings/WorkloadUsage';
 
+export type { ActionOutcome, ActionProgress, AuditRow, RolloutPreview, ScalePreview };
 export type { AccountInput, AccountTestResult, AccountView, AppInfo, CommandError, DiscoveryFinished, DiscoveryProgress, FleetOverview, Mode, SourceError };
 
 /** Event names, as `src-tauri/app/src/fleet.rs` emits them. */
@@ -38,6 +46,8 @@ export const EVENT_DISCOVERY_PROGRESS = 'discovery-progress';
 export const EVENT_DISCOVERY_FINISHED = 'discovery-finished';
 export const EVENT_COLLECTION_FINISHED = 'collection-finished';
 export const EVENT_ALERTS_CHANGED = 'alerts-changed';
+/** As `src-tauri/app/src/commands/actions.rs` emits it while an apply follows its rollout. */
+export const EVENT_ACTION_PROGRESS = 'action-progress';
 
 export function fleetOverview(): Promise<FleetOverview> {
   return call<FleetOverview>('fleet_overview');
@@ -138,6 +148,53 @@ export const ALERTS_ACTED = 'cloudops:alerts-acted';
 
 /** Window event the Accounts section fires after a save or a removal (the mode may have changed). */
 export const ACCOUNTS_CHANGED = 'cloudops:accounts-changed';
+
+/** Reads the live deployment and plans scaling it; the token applies exactly this preview (5 minutes). */
+export function scalePreview(cluster: string, namespace: string, deployment: string, replicas: number): Promise<ScalePreview> {
+  return call<ScalePreview>('scale_preview', { cluster, namespace, deployment, replicas });
+}
+
+/** Applies a scale preview; a scale to zero needs the deployment's name in `typedConfirmation`. */
+export function scaleApply(token: string, typedConfirmation: string | null): Promise<ActionOutcome> {
+  return call<ActionOutcome>('scale_apply', { token, typedConfirmation });
+}
+
+export function rolloutPreview(
+  cluster: string,
+  namespace: string,
+  deployment: string,
+  action: 'restart' | 'undo',
+): Promise<RolloutPreview> {
+  return call<RolloutPreview>('rollout_preview', { cluster, namespace, deployment, action });
+}
+
+export function rolloutApply(token: string): Promise<ActionOutcome> {
+  return call<ActionOutcome>('rollout_apply', { token });
+}
+
+/** The audit log, newest first, at most `limit` rows. */
+export function auditLog(limit: number): Promise<AuditRow[]> {
+  return call<AuditRow[]>('audit_log', { limit });
+}
+
+/** Writes the filtered audit log into Downloads (never over a file). */
+export function auditExport(filter: AuditFilter, format: AuditExportFormat): Promise<ExportResult> {
+  return call<ExportResult>('audit_export', { filter, format });
+}
+
+export function readOnlyGet(): Promise<boolean> {
+  return call<boolean>('read_only_get');
+}
+
+/** Persists read-only mode (audited); resolves with the new value. */
+export function readOnlySet(enabled: boolean): Promise<boolean> {
+  return call<boolean>('read_only_set', { enabled });
+}
+
+/** Calls `cb` for every `action-progress` event. Returns the unlisten function. */
+export function onActionProgress(cb: (p: ActionProgress) => void): () => void {
+  return subscribe<ActionProgress>(EVENT_ACTION_PROGRESS, cb);
+}
 
 /** Calls `cb` for every `discovery-progress` event. Returns the unlisten function. */
 export function onDiscoveryProgress(cb: (p: DiscoveryProgress) => void): () => void {

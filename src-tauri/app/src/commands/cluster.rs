@@ -120,7 +120,7 @@ pub async fn chart_export(
     state.blocking(move || write_new(&dir, &name, &bytes)).await
 }
 
-fn export_dir() -> Option<PathBuf> {
+pub(crate) fn export_dir() -> Option<PathBuf> {
     let dirs = directories::UserDirs::new()?;
     Some(
         dirs.download_dir()
@@ -130,7 +130,11 @@ fn export_dir() -> Option<PathBuf> {
 }
 
 /// `name`, or `name (2)`, … : an export never replaces a file.
-fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<ExportResult, CommandError> {
+pub(crate) fn write_new(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<ExportResult, CommandError> {
     let io = |e: std::io::Error, path: &Path| CommandError {
         kind: "export_io".into(),
         message: format!("Cannot write {}: {e}", path.display()),

@@ -2,6 +2,7 @@
 //! blocking thread (SQLite must not stall the async runtime), return a DTO.
 
 pub mod accounts;
+pub mod actions;
 pub mod alerts;
 pub mod anomalies;
 pub mod cluster;

@@ -24,4 +24,12 @@ pub const COMMAND_NAMES: &[&str] = &[
     "alerts_history",
     "anomalies_list",
     "anomaly_get",
+    "scale_preview",
+    "scale_apply",
+    "rollout_preview",
+    "rollout_apply",
+    "audit_log",
+    "audit_export",
+    "read_only_get",
+    "read_only_set",
 ];

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use clap::Args;
 use cloudops_cloud::{
-    access::ClusterAccess,
     act::{
+        connect::{connect as act_connect, Connected},
         nodepool::{self, NodePoolOutcome, PoolProgress},
         rollout::{self, RolloutAction, RolloutOutcome, RolloutPlan, RolloutStatus},
         scale::{self, RolloutProgress, ScaleOutcome},
@@ -216,13 +216,9 @@ pub fn scale(ctx: &Context, args: ScaleArgs) -> Result<ExitCode, Failure> {
         let shared = super::refresh::shared()?;
         let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
         let result = async {
-            let (access, identity) = connect(&fleet, &args.cluster).await?;
-            let client = access.client().await.map_err(|e| Failure {
-                exit: EXIT_ERROR,
-                kind: "cluster_access".into(),
-                message: e.to_string(),
-                hint: "check the cluster's endpoint and CA in its account or kubeconfig".into(),
-            })?;
+            let Connected {
+                client, identity, ..
+            } = connect(&fleet, &args.cluster).await?;
             let target = WorkloadRef {
                 cluster_id: args.cluster.clone(),
                 namespace: args.namespace.clone(),
@@ -320,13 +316,9 @@ pub fn rollout(ctx: &Context, args: RolloutArgs) -> Result<ExitCode, Failure> {
         let shared = super::refresh::shared()?;
         let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
         let result = async {
-            let (access, identity) = connect(&fleet, &args.cluster).await?;
-            let client = access.client().await.map_err(|e| Failure {
-                exit: EXIT_ERROR,
-                kind: "cluster_access".into(),
-                message: e.to_string(),
-                hint: "check the cluster's endpoint and CA in its account or kubeconfig".into(),
-            })?;
+            let Connected {
+                client, identity, ..
+            } = connect(&fleet, &args.cluster).await?;
             let target = WorkloadRef {
                 cluster_id: args.cluster.clone(),
                 namespace: args.namespace.clone(),
@@ -422,8 +414,8 @@ fn print_rollout_plan(plan: &RolloutPlan) {
     }
 }
 
-/// The discovered cluster `id` with the provider that reaches it.
-async fn resolve(fleet: &Fleet, id: &str) -> Result<FleetTarget, Failure> {
+/// Every cluster a fresh discovery finds, with the provider that reaches it.
+async fn discover_targets(fleet: &Fleet) -> Result<Vec<FleetTarget>, Failure> {
     let sources = Sources {
         providers: fleet.providers.clone(),
         errors: fleet.source_errors.clone(),
@@ -432,6 +424,12 @@ async fn resolve(fleet: &Fleet, id: &str) -> Result<FleetTarget, Failure> {
         .await
         .map_err(|_| Failure::usage("no_accounts", "no cloud account is configured", ""))?;
     let all = targets(&fleet.providers, &report.clusters);
+    Ok(all)
+}
+
+/// The discovered cluster `id` with the provider that reaches it.
+async fn resolve(fleet: &Fleet, id: &str) -> Result<FleetTarget, Failure> {
+    let all = discover_targets(fleet).await?;
     let count = all.len();
     all.into_iter()
         .find(|t| t.cluster_id == id)
@@ -450,22 +448,6 @@ fn identity_of(target: &FleetTarget) -> String {
         "{} account {}",
         target.cluster.provider, target.cluster.account
     )
-}
-
-/// Access to the cluster `id`, and the cloud identity it acts as.
-async fn connect(fleet: &Fleet, id: &str) -> Result<(ClusterAccess, String), Failure> {
-    let target = resolve(fleet, id).await?;
-    let conn = target
-        .provider
-        .connect(&target.cluster.locator)
-        .await
-        .map_err(|e| Failure {
-            exit: EXIT_ERROR,
-            kind: e.kind().into(),
-            message: format!("cannot connect to {id}: {e}"),
-            hint: e.hint(),
-        })?;
-    Ok((ClusterAccess::new(conn), identity_of(&target)))
 }
 
 #[derive(Debug, Args)]
@@ -618,6 +600,12 @@ pub fn node_pool(ctx: &Context, args: NodePoolArgs) -> Result<ExitCode, Failure>
         fleet.stop().await;
         result
     })
+}
+
+/// The cluster `id` among a fresh discovery's, connected.
+async fn connect(fleet: &Fleet, id: &str) -> Result<Connected, Failure> {
+    let all = discover_targets(fleet).await?;
+    Ok(act_connect(&all, id).await?)
 }
 
 #[derive(Serialize)]

@@ -11,6 +11,7 @@
 //!    once; a 403 names the verb and resource the identity lacks.
 
 pub mod capacity;
+pub mod connect;
 pub mod nodepool;
 pub mod rollout;
 pub mod scale;
@@ -89,6 +90,14 @@ pub enum ActError {
         what: String,
         detail: String,
     },
+    #[error("no cluster {cluster} among the {known} discovered")]
+    UnknownCluster { cluster: String, known: usize },
+    #[error("cannot connect to {cluster}: {source}")]
+    Connect {
+        cluster: String,
+        #[source]
+        source: crate::error::ProviderError,
+    },
     #[error(transparent)]
     Plan(#[from] cloudops_core::plan::scale::ScalePlanError),
     #[error("cannot write the audit log: {0}")]
@@ -105,6 +114,8 @@ impl ActError {
             ActError::ChangedSincePreview { .. } => "changed_since_preview",
             ActError::Rejected { .. } => "rejected",
             ActError::Unreachable { .. } => "unreachable",
+            ActError::UnknownCluster { .. } => "unknown_cluster",
+            ActError::Connect { source, .. } => source.kind(),
             ActError::Plan(_) => "invalid_plan",
             ActError::Audit(_) => "audit",
         }
@@ -135,6 +146,10 @@ impl ActError {
                  not reach it (the audit log shows the attempt)."
                     .into()
             }
+            ActError::UnknownCluster { .. } => "List the ids with `cloudops clusters` (or the \
+                 Fleet screen); a cluster whose account failed to answer is missing until it does."
+                .into(),
+            ActError::Connect { source, .. } => source.hint(),
             ActError::Plan(_) => "Pick a value in range.".into(),
             ActError::Audit(e) => e.hint(),
         }
