@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterDetail } from '../../lib/bindings/ClusterDetail';
-import { resetEvents } from '../../test/events';
+import { emit, resetEvents } from '../../test/events';
 import type { Anomaly } from '../../lib/bindings/Anomaly';
 import { CLUSTERS, NOW, anomaly, clusterDetail, latencyView, overview } from '../../test/fixtures';
 
@@ -300,6 +300,16 @@ describe('Clusters screen', () => {
       const queries = callsOf('anomalies_list').map((a) => a.query);
       expect(queries).toContainEqual({ cluster: CLUSTERS[0].id, state: 'open', since: null, offset: 0, limit: 500 });
       expect(queries).toContainEqual({ cluster: CLUSTERS[0].id, state: null, since: NOW - 7 * 86_400, offset: 0, limit: 500 });
+    });
+
+    it('re-reads the anomalies after each collection pass', async () => {
+      let list: Anomaly[] = [];
+      backend(undefined, () => list);
+      render(Clusters);
+      expect(await screen.findByTestId('anomalies-empty')).toBeInTheDocument();
+      list = [SERVICE];
+      emit('collection-finished', { clusters: 1, samples: 10, errors: 0 });
+      await waitFor(() => expect(screen.getAllByTestId('anomaly-row')).toHaveLength(1));
     });
 
     it('marks the node’s anomaly on the resource heatmap and the service’s on its latency heatmap; a marker opens the detail', async () => {
