@@ -19,6 +19,12 @@ describe('AnomaliesSection', () => {
     expect(rows[1]).toHaveTextContent(/Medium.*node.*ip-10-0-1-12.*CPU.*No probable cause found/);
     expect(rows[2]).toHaveTextContent(/Critical.*ended 58 min ago/);
     expect(screen.queryByTestId('anomaly-detail')).toBeNull();
+    expect(screen.queryByTestId('anomalies-left-out')).toBeNull();
+  });
+
+  it('says how many anomalies the pages left out', () => {
+    render(AnomaliesSection, { anomalies: LIST, leftOut: 12, now: NOW, onretry: vi.fn() });
+    expect(screen.getByTestId('anomalies-left-out')).toHaveTextContent('12 more anomalies not listed');
   });
 
   it('opens the detail on click with every cause and the value against its baseline, and closes it', async () => {
