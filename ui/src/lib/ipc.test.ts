@@ -5,6 +5,8 @@ vi.mock('@tauri-apps/api/core', () => core);
 vi.mock('@tauri-apps/api/event', () => import('../test/events'));
 
 import {
+  anomaliesList,
+  anomalyGet,
   appInfo,
   diagnosticsText,
   fleetHealth,
@@ -16,7 +18,7 @@ import {
   toCommandError,
 } from './ipc';
 import { emit, listen, listenerCount, resetEvents } from '../test/events';
-import { APP_INFO, overview } from '../test/fixtures';
+import { APP_INFO, anomaly, overview } from '../test/fixtures';
 
 beforeEach(() => {
   core.invoke.mockReset();
@@ -62,6 +64,16 @@ describe('commands', () => {
     core.invoke.mockResolvedValue(APP_INFO);
     await expect(appInfo()).resolves.toEqual(APP_INFO);
     expect(core.invoke).toHaveBeenCalledWith('app_info', undefined);
+  });
+
+  it('anomaliesList and anomalyGet pass the argument names the Rust commands take', async () => {
+    const query = { cluster: 'aws:prod:eu-west-1:checkout', state: 'open' as const, since: null, offset: 0, limit: 50 };
+    core.invoke.mockResolvedValueOnce({ anomalies: [anomaly()], total: 1 });
+    await expect(anomaliesList(query)).resolves.toEqual({ anomalies: [anomaly()], total: 1 });
+    expect(core.invoke).toHaveBeenLastCalledWith('anomalies_list', { query });
+    core.invoke.mockResolvedValueOnce(anomaly({ id: 7 }));
+    await expect(anomalyGet(7)).resolves.toMatchObject({ id: 7 });
+    expect(core.invoke).toHaveBeenLastCalledWith('anomaly_get', { id: 7 });
   });
 
   it('normalises a rejection into a CommandError', async () => {

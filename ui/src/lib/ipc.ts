@@ -13,6 +13,9 @@ import type { ScalePreview } from './bindings/ScalePreview';
 import type { AccountTestResult } from './bindings/AccountTestResult';
 import type { AccountView } from './bindings/AccountView';
 import type { Alert } from './bindings/Alert';
+import type { Anomaly } from './bindings/Anomaly';
+import type { AnomalyPage } from './bindings/AnomalyPage';
+import type { AnomalyQuery } from './bindings/AnomalyQuery';
 import type { AlertDetail } from './bindings/AlertDetail';
 import type { AlertQuery } from './bindings/AlertQuery';
 import type { AlertsChanged } from './bindings/AlertsChanged';
@@ -136,6 +139,16 @@ export function alertGet(id: number): Promise<AlertDetail> {
 /** Resolved alerts, most recently resolved first, a page at a time. */
 export function alertsHistory(cluster: string | null, offset: number, limit: number): Promise<Alert[]> {
   return call<Alert[]>('alerts_history', { cluster, offset, limit });
+}
+
+/** Anomalies from the cache matching `query`, most recently seen first (at most 1000 a page). */
+export function anomaliesList(query: AnomalyQuery): Promise<AnomalyPage> {
+  return call<AnomalyPage>('anomalies_list', { query });
+}
+
+/** One anomaly by id, with all its probable causes. */
+export function anomalyGet(id: number): Promise<Anomaly> {
+  return call<Anomaly>('anomaly_get', { id });
 }
 
 /** Writes a chart to the user's Downloads folder; resolves with the path written. */

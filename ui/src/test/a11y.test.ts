@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import axe from 'axe-core';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { emit, resetEvents } from './events';
-import { APP_INFO, NOW, SOURCE_ERRORS, cluster, clusterDetail, discoveryStatus, latencyView, overview } from './fixtures';
+import { APP_INFO, NOW, SOURCE_ERRORS, anomaly, cluster, clusterDetail, discoveryStatus, latencyView, overview } from './fixtures';
 
 const core = vi.hoisted(() => ({ invoke: vi.fn(), isTauri: () => true }));
 vi.mock('@tauri-apps/api/core', () => core);
@@ -148,6 +148,32 @@ describe('axe', () => {
     screen.getByTestId('latency-heatmap-chart').focus();
     await user.keyboard('{ArrowRight}');
     await user.click(screen.getByTestId('range-custom'));
+    expect(await violations()).toEqual([]);
+  });
+
+  it('finds no violations on the Clusters screen with anomalies, heatmap markers and an anomaly detail', async () => {
+    const user = userEvent.setup();
+    history.replaceState(null, '', '#/clusters');
+    const list = [
+      anomaly({ id: 1, severity: 'critical' }),
+      anomaly({ id: 2, subject: 'node/node-a', metric: 'cpu_pct', severity: 'medium', causes: [] }),
+    ];
+    core.invoke.mockImplementation(async (cmd: string) => {
+      if (cmd === 'app_info') return APP_INFO;
+      if (cmd === 'fleet_overview') return overview();
+      if (cmd === 'cluster_detail') return clusterDetail();
+      if (cmd === 'latency_heatmap') return latencyView();
+      if (cmd === 'anomalies_list') return { anomalies: list, total: list.length };
+      throw { kind: 'not_found', message: cmd, hint: '' };
+    });
+    render(App);
+    await screen.findByTestId('cluster-detail');
+    await user.click(screen.getByTestId('service-row-checkout-api'));
+    await screen.findByTestId('latency-heatmap');
+    const markers = await screen.findAllByTestId('anomaly-marker');
+    expect(markers).toHaveLength(2);
+    await user.click(markers[markers.length - 1]);
+    await screen.findByTestId('anomaly-detail');
     expect(await violations()).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import type { Anomaly } from '../lib/bindings/Anomaly';
 import type { ClusterDetail } from '../lib/bindings/ClusterDetail';
 import type { ClusterSummary } from '../lib/bindings/ClusterSummary';
 import type { HeatmapView } from '../lib/bindings/HeatmapView';
@@ -165,6 +166,29 @@ export function clusterDetail(over: Partial<ClusterDetail> = {}): ClusterDetail 
       { service: 'payments', requests_per_sec: 3, error_pct: 12, p50: 0.0005, p95: 1.2, p99: 2.5 },
     ],
     services_note: null,
+    ...over,
+  };
+}
+
+/** A high p95 anomaly on service checkout-api, open, inside the heatmapView() span (NOW-240..NOW). */
+export function anomaly(over: Partial<Anomaly> = {}): Anomaly {
+  return {
+    id: 1,
+    cluster_id: CLUSTERS[0].id,
+    subject: 'service/checkout-api',
+    metric: 'p95_seconds',
+    started_at: NOW - 210,
+    last_seen: NOW - 90,
+    ended_at: null,
+    severity: 'high',
+    peak_score: 6.25,
+    value: 0.412,
+    baseline: 0.09,
+    causes: [
+      { kind: 'rollout', detail: 'deployment shop/checkout-api is rolling out (2 of 4 replicas updated)', at: NOW - 220, weight: 0.9 },
+      { kind: 'open_alert', detail: 'alert "p95 above 300 ms" is open on checkout-api', at: NOW - 200, weight: 0.5 },
+    ],
+    state: 'open',
     ...over,
   };
 }

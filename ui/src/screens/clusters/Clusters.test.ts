@@ -2,8 +2,9 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/sve
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterDetail } from '../../lib/bindings/ClusterDetail';
-import { resetEvents } from '../../test/events';
-import { CLUSTERS, NOW, clusterDetail, latencyView, overview } from '../../test/fixtures';
+import { emit, resetEvents } from '../../test/events';
+import type { Anomaly } from '../../lib/bindings/Anomaly';
+import { CLUSTERS, NOW, anomaly, clusterDetail, latencyView, overview } from '../../test/fixtures';
 
 const core = vi.hoisted(() => ({ invoke: vi.fn(), isTauri: () => true }));
 vi.mock('@tauri-apps/api/core', () => core);
@@ -13,8 +14,15 @@ import Clusters from './Clusters.svelte';
 
 type Args = Record<string, unknown>;
 
-function backend(detail: (args: Args) => ClusterDetail | Promise<ClusterDetail> = () => clusterDetail()) {
+function backend(
+  detail: (args: Args) => ClusterDetail | Promise<ClusterDetail> = () => clusterDetail(),
+  anomalies: (args: Args) => Anomaly[] = () => [],
+) {
   core.invoke.mockImplementation(async (cmd: string, args: Args) => {
+    if (cmd === 'anomalies_list') {
+      const list = anomalies(args);
+      return { anomalies: list, total: list.length };
+    }
     if (cmd === 'fleet_overview') return overview();
     if (cmd === 'cluster_detail') return detail(args);
     if (cmd === 'latency_heatmap') return latencyView();
@@ -277,5 +285,60 @@ describe('Clusters screen', () => {
     expect(panel).toHaveTextContent(`Could not load cluster checkout (${CLUSTERS[0].id})`);
     expect(within(panel).getByTestId('error-message')).toHaveTextContent('database is locked');
     expect(within(panel).getByTestId('error-hint')).toHaveTextContent('Close other cloudops processes.');
+  });
+
+  describe('anomalies', () => {
+    const SERVICE = anomaly({ id: 11, severity: 'critical' });
+    const NODE = anomaly({ id: 12, subject: 'node/node-b', metric: 'cpu_pct', severity: 'medium', value: 97, baseline: 40, causes: [] });
+    const OTHER_SERVICE = anomaly({ id: 13, subject: 'service/payments' });
+
+    it('asks for the open and the last 7 days’ anomalies of the selected cluster and lists them', async () => {
+      backend(undefined, () => [SERVICE, NODE, OTHER_SERVICE]);
+      render(Clusters);
+      await screen.findByTestId('cluster-detail');
+      await waitFor(() => expect(screen.getAllByTestId('anomaly-row')).toHaveLength(3));
+      const queries = callsOf('anomalies_list').map((a) => a.query);
+      expect(queries).toContainEqual({ cluster: CLUSTERS[0].id, state: 'open', since: null, offset: 0, limit: 500 });
+      expect(queries).toContainEqual({ cluster: CLUSTERS[0].id, state: null, since: NOW - 7 * 86_400, offset: 0, limit: 500 });
+    });
+
+    it('re-reads the anomalies after each collection pass', async () => {
+      let list: Anomaly[] = [];
+      backend(undefined, () => list);
+      render(Clusters);
+      expect(await screen.findByTestId('anomalies-empty')).toBeInTheDocument();
+      list = [SERVICE];
+      emit('collection-finished', { clusters: 1, samples: 10, errors: 0 });
+      await waitFor(() => expect(screen.getAllByTestId('anomaly-row')).toHaveLength(1));
+    });
+
+    it('marks the node’s anomaly on the resource heatmap and the service’s on its latency heatmap; a marker opens the detail', async () => {
+      const user = userEvent.setup();
+      backend(undefined, () => [SERVICE, NODE, OTHER_SERVICE]);
+      render(Clusters);
+      await screen.findByTestId('cluster-detail');
+      const resourceMarkers = await within(screen.getByTestId('resource-heatmap')).findAllByTestId('anomaly-marker');
+      expect(resourceMarkers.map((m) => m.dataset.anomalyId)).toEqual(['12']);
+      expect(resourceMarkers[0]).toHaveTextContent('Medium · CPU');
+
+      await user.click(screen.getByTestId('service-row-checkout-api'));
+      const latency = await screen.findByTestId('latency-heatmap');
+      const markers = await within(latency).findAllByTestId('anomaly-marker');
+      // Only this service's anomaly, not payments'.
+      expect(markers.map((m) => m.dataset.anomalyId)).toEqual(['11']);
+      expect(markers[0]).toHaveTextContent('Critical · p95 latency');
+      expect(markers[0]).toHaveAccessibleName(/Critical anomaly: p95 latency of service\/checkout-api.*still open/);
+      // Same mapping as the hover: the band starts at NOW-210 (x = 100 of 500) and ends at NOW-90 (x = 300).
+      const band = within(latency).getByTestId('anomaly-band');
+      expect(band.style.left).toBe('20%');
+      expect(band.style.width).toBe('40%');
+
+      await user.click(markers[0]);
+      const detail = screen.getByTestId('anomaly-detail');
+      expect(detail).toHaveAttribute('data-anomaly-id', '11');
+      expect(detail).toHaveTextContent('412 ms against a baseline of 90 ms');
+      expect(within(detail).getAllByTestId('anomaly-cause')).toHaveLength(2);
+      expect(document.activeElement?.id).toBe('anomaly-detail-title');
+    });
   });
 });
