@@ -211,87 +211,79 @@ pub fn scale(ctx: &Context, args: ScaleArgs) -> Result<ExitCode, Failure> {
         "scaling {}/{} in {}",
         args.namespace, args.deployment, args.cluster
     ))?;
-    let runtime = super::refresh::runtime()?;
-    runtime.block_on(async {
-        let shared = super::refresh::shared()?;
-        let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
-        let result = async {
-            let Connected {
-                client, identity, ..
-            } = connect(&fleet, &args.cluster).await?;
-            let target = WorkloadRef {
-                cluster_id: args.cluster.clone(),
-                namespace: args.namespace.clone(),
-                deployment: args.deployment.clone(),
-            };
-            let preview = scale::preview(&client, target, args.replicas).await?;
-            let plan = &preview.plan;
-            let actor = Actor {
-                os_user: os_user(),
-                cloud_identity: identity,
-            };
-            let emit = |state: &str, outcome: Option<&ScaleOutcome>| {
-                if ctx.json {
-                    print_json(&ScaleDoc {
-                        state,
-                        plan,
-                        outcome,
-                    });
-                }
-            };
-            if !ctx.json {
-                print_plan(plan);
+    on_fleet(ctx, args.sandbox, args.seed, async |fleet: &Fleet| {
+        let Connected {
+            client, identity, ..
+        } = connect(fleet, &args.cluster).await?;
+        let target = WorkloadRef {
+            cluster_id: args.cluster.clone(),
+            namespace: args.namespace.clone(),
+            deployment: args.deployment.clone(),
+        };
+        let preview = scale::preview(&client, target, args.replicas).await?;
+        let plan = &preview.plan;
+        let actor = Actor {
+            os_user: os_user(),
+            cloud_identity: identity,
+        };
+        let emit = |state: &str, outcome: Option<&ScaleOutcome>| {
+            if ctx.json {
+                print_json(&ScaleDoc {
+                    state,
+                    plan,
+                    outcome,
+                });
             }
-            if plan.is_noop() {
-                emit("noop", None);
+        };
+        if !ctx.json {
+            print_plan(plan);
+        }
+        if plan.is_noop() {
+            emit("noop", None);
+            if !ctx.json {
+                println!("Nothing to do: it already has {} replicas.", plan.to);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !args.yes {
+            require_terminal()?;
+            if !confirm(plan.typed_confirmation.as_deref())? {
+                scale::record_cancelled(&store, &actor, plan)?;
+                emit("cancelled", None);
                 if !ctx.json {
-                    println!("Nothing to do: it already has {} replicas.", plan.to);
+                    println!("Cancelled; nothing was changed.");
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            if !args.yes {
-                require_terminal()?;
-                if !confirm(plan.typed_confirmation.as_deref())? {
-                    scale::record_cancelled(&store, &actor, plan)?;
-                    emit("cancelled", None);
-                    if !ctx.json {
-                        println!("Cancelled; nothing was changed.");
-                    }
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-            let outcome = scale::execute(
-                &client,
-                &store,
-                &actor,
-                guard,
-                &preview,
-                Duration::from_secs(args.wait),
-                |p| {
-                    if !ctx.json {
-                        show_progress(p)
-                    }
-                },
-            )
-            .await?;
-            emit("completed", Some(&outcome));
-            if !ctx.json {
-                println!(
-                    "Scaled to {}{} (audit rows {:?}).",
-                    outcome.to,
-                    if outcome.settled {
-                        ", all ready"
-                    } else {
-                        "; not all ready yet, the rollout continues"
-                    },
-                    outcome.audit_ids
-                );
-            }
-            Ok(ExitCode::SUCCESS)
         }
-        .await;
-        fleet.stop().await;
-        result
+        let outcome = scale::execute(
+            &client,
+            &store,
+            &actor,
+            guard,
+            &preview,
+            Duration::from_secs(args.wait),
+            |p| {
+                if !ctx.json {
+                    show_progress(p)
+                }
+            },
+        )
+        .await?;
+        emit("completed", Some(&outcome));
+        if !ctx.json {
+            println!(
+                "Scaled to {}{} (audit rows {:?}).",
+                outcome.to,
+                if outcome.settled {
+                    ", all ready"
+                } else {
+                    "; not all ready yet, the rollout continues"
+                },
+                outcome.audit_ids
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }
 
@@ -311,81 +303,73 @@ pub fn rollout(ctx: &Context, args: RolloutArgs) -> Result<ExitCode, Failure> {
         args.deployment,
         args.cluster
     ))?;
-    let runtime = super::refresh::runtime()?;
-    runtime.block_on(async {
-        let shared = super::refresh::shared()?;
-        let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
-        let result = async {
-            let Connected {
-                client, identity, ..
-            } = connect(&fleet, &args.cluster).await?;
-            let target = WorkloadRef {
-                cluster_id: args.cluster.clone(),
-                namespace: args.namespace.clone(),
-                deployment: args.deployment.clone(),
-            };
-            let plan = rollout::preview(&client, target, action).await?;
-            // With --json the one document is printed at the end.
-            if !ctx.json {
-                print_rollout_plan(&plan);
-            }
-            if !args.yes {
-                require_terminal()?;
-                if !confirm(None)? {
-                    if ctx.json {
-                        print_json(&RolloutDoc {
-                            state: "cancelled",
-                            plan: &plan,
-                            outcome: None,
-                        });
-                    } else {
-                        println!("Cancelled; nothing was changed.");
-                    }
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-            let actor = Actor {
-                os_user: os_user(),
-                cloud_identity: identity,
-            };
-            let outcome = rollout::execute(
-                &client,
-                &store,
-                &actor,
-                guard,
-                &plan,
-                Duration::from_secs(args.wait),
-                |s: RolloutStatus| {
-                    if !ctx.json {
-                        let mut err = std::io::stderr().lock();
-                        let _ = writeln!(
-                            err,
-                            "  replicas {} · updated {} · ready {} · available {}",
-                            s.replicas, s.updated, s.ready, s.available
-                        );
-                    }
-                },
-            )
-            .await?;
-            if ctx.json {
-                print_json(&RolloutDoc {
-                    state: "completed",
-                    plan: &plan,
-                    outcome: Some(&outcome),
-                });
-            } else if outcome.complete {
-                println!("Rollout complete (audit rows {:?}).", outcome.audit_ids);
-            } else {
-                println!(
-                    "Written; the rollout is still in progress after the wait (audit rows {:?}).",
-                    outcome.audit_ids
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+    on_fleet(ctx, args.sandbox, args.seed, async |fleet: &Fleet| {
+        let Connected {
+            client, identity, ..
+        } = connect(fleet, &args.cluster).await?;
+        let target = WorkloadRef {
+            cluster_id: args.cluster.clone(),
+            namespace: args.namespace.clone(),
+            deployment: args.deployment.clone(),
+        };
+        let plan = rollout::preview(&client, target, action).await?;
+        // With --json the one document is printed at the end.
+        if !ctx.json {
+            print_rollout_plan(&plan);
         }
-        .await;
-        fleet.stop().await;
-        result
+        if !args.yes {
+            require_terminal()?;
+            if !confirm(None)? {
+                if ctx.json {
+                    print_json(&RolloutDoc {
+                        state: "cancelled",
+                        plan: &plan,
+                        outcome: None,
+                    });
+                } else {
+                    println!("Cancelled; nothing was changed.");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        let actor = Actor {
+            os_user: os_user(),
+            cloud_identity: identity,
+        };
+        let outcome = rollout::execute(
+            &client,
+            &store,
+            &actor,
+            guard,
+            &plan,
+            Duration::from_secs(args.wait),
+            |s: RolloutStatus| {
+                if !ctx.json {
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(
+                        err,
+                        "  replicas {} · updated {} · ready {} · available {}",
+                        s.replicas, s.updated, s.ready, s.available
+                    );
+                }
+            },
+        )
+        .await?;
+        if ctx.json {
+            print_json(&RolloutDoc {
+                state: "completed",
+                plan: &plan,
+                outcome: Some(&outcome),
+            });
+        } else if outcome.complete {
+            println!("Rollout complete (audit rows {:?}).", outcome.audit_ids);
+        } else {
+            println!(
+                "Written; the rollout is still in progress after the wait (audit rows {:?}).",
+                outcome.audit_ids
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }
 
@@ -412,6 +396,25 @@ fn print_rollout_plan(plan: &RolloutPlan) {
     for w in &plan.warnings {
         println!("  warning: {w}");
     }
+}
+
+/// Runs `act` with the fleet's providers (the in-process sandbox's with
+/// `--sandbox`), then stops the fleet (and its sandbox) whatever `act`
+/// returned.
+fn on_fleet(
+    ctx: &Context,
+    sandbox: bool,
+    seed: u64,
+    act: impl AsyncFnOnce(&Fleet) -> Result<ExitCode, Failure>,
+) -> Result<ExitCode, Failure> {
+    let runtime = super::refresh::runtime()?;
+    runtime.block_on(async {
+        let shared = super::refresh::shared()?;
+        let fleet = Fleet::start(ctx, sandbox, seed, &shared).await?;
+        let result = act(&fleet).await;
+        fleet.stop().await;
+        result
+    })
 }
 
 /// Every cluster a fresh discovery finds, with the provider that reaches it.
@@ -502,103 +505,95 @@ pub fn node_pool(ctx: &Context, args: NodePoolArgs) -> Result<ExitCode, Failure>
         "scaling node pool {} of {}",
         args.pool, args.cluster
     ))?;
-    let runtime = super::refresh::runtime()?;
-    runtime.block_on(async {
-        let shared = super::refresh::shared()?;
-        let fleet = Fleet::start(ctx, args.sandbox, args.seed, &shared).await?;
-        let result = async {
-            let target = resolve(&fleet, &args.cluster).await?;
-            let plan = nodepool::preview(
-                &target.provider,
-                &args.cluster,
-                &target.cluster.locator,
-                &args.pool,
-                args.count,
-            )
-            .await?;
-            let emit = |state: &str, outcome: Option<&NodePoolOutcome>| {
-                if ctx.json {
-                    print_json(&NodePoolDoc {
-                        state,
-                        plan: &plan,
-                        outcome,
-                    });
-                }
-            };
-            if !ctx.json {
-                println!(
-                    "Scale node pool {} ({}) of {}",
-                    plan.pool,
-                    plan.machine_type
-                        .as_deref()
-                        .unwrap_or("machine type unknown"),
-                    plan.cluster_id
-                );
-                for c in &plan.changes {
-                    println!("  {}: {} -> {}", c.field, c.before, c.after);
-                }
-                for w in &plan.warnings {
-                    println!("  warning: {w}");
-                }
+    on_fleet(ctx, args.sandbox, args.seed, async |fleet: &Fleet| {
+        let target = resolve(fleet, &args.cluster).await?;
+        let plan = nodepool::preview(
+            &target.provider,
+            &args.cluster,
+            &target.cluster.locator,
+            &args.pool,
+            args.count,
+        )
+        .await?;
+        let emit = |state: &str, outcome: Option<&NodePoolOutcome>| {
+            if ctx.json {
+                print_json(&NodePoolDoc {
+                    state,
+                    plan: &plan,
+                    outcome,
+                });
             }
-            if plan.is_noop() {
-                emit("noop", None);
+        };
+        if !ctx.json {
+            println!(
+                "Scale node pool {} ({}) of {}",
+                plan.pool,
+                plan.machine_type
+                    .as_deref()
+                    .unwrap_or("machine type unknown"),
+                plan.cluster_id
+            );
+            for c in &plan.changes {
+                println!("  {}: {} -> {}", c.field, c.before, c.after);
+            }
+            for w in &plan.warnings {
+                println!("  warning: {w}");
+            }
+        }
+        if plan.is_noop() {
+            emit("noop", None);
+            if !ctx.json {
+                println!("Nothing to do: it already has {} nodes.", plan.to);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !args.yes {
+            require_terminal()?;
+            if !confirm(plan.typed_confirmation.as_deref())? {
+                emit("cancelled", None);
                 if !ctx.json {
-                    println!("Nothing to do: it already has {} nodes.", plan.to);
+                    println!("Cancelled; nothing was changed.");
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            if !args.yes {
-                require_terminal()?;
-                if !confirm(plan.typed_confirmation.as_deref())? {
-                    emit("cancelled", None);
-                    if !ctx.json {
-                        println!("Cancelled; nothing was changed.");
-                    }
-                    return Ok(ExitCode::SUCCESS);
-                }
-            }
-            let actor = Actor {
-                os_user: os_user(),
-                cloud_identity: identity_of(&target),
-            };
-            let outcome = nodepool::execute(
-                &target.provider,
-                &target.cluster.locator,
-                &store,
-                &actor,
-                guard,
-                &plan,
-                Duration::from_secs(args.wait),
-                Duration::from_secs(2),
-                |p: &PoolProgress| {
-                    if !ctx.json {
-                        let mut err = std::io::stderr().lock();
-                        let _ = writeln!(err, "  {} nodes · cluster {}", p.count, p.status);
-                    }
-                },
-            )
-            .await?;
-            emit("completed", Some(&outcome));
-            if !ctx.json {
-                println!(
-                    "{} (audit rows {:?}).",
-                    if outcome.settled {
-                        format!("Node pool {} has {} nodes", plan.pool, outcome.count)
-                    } else {
-                        format!(
-                            "Sent; the pool has {} of {} nodes after the wait, the cloud continues",
-                            outcome.count, plan.to
-                        )
-                    },
-                    outcome.audit_ids
-                );
-            }
-            Ok(ExitCode::SUCCESS)
         }
-        .await;
-        fleet.stop().await;
-        result
+        let actor = Actor {
+            os_user: os_user(),
+            cloud_identity: identity_of(&target),
+        };
+        let outcome = nodepool::execute(
+            &target.provider,
+            &target.cluster.locator,
+            &store,
+            &actor,
+            guard,
+            &plan,
+            Duration::from_secs(args.wait),
+            Duration::from_secs(2),
+            |p: &PoolProgress| {
+                if !ctx.json {
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(err, "  {} nodes · cluster {}", p.count, p.status);
+                }
+            },
+        )
+        .await?;
+        emit("completed", Some(&outcome));
+        if !ctx.json {
+            println!(
+                "{} (audit rows {:?}).",
+                if outcome.settled {
+                    format!("Node pool {} has {} nodes", plan.pool, outcome.count)
+                } else {
+                    format!(
+                        "Sent; the pool has {} of {} nodes after the wait, the cloud continues",
+                        outcome.count, plan.to
+                    )
+                },
+                outcome.audit_ids
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     })
 }
 
