@@ -11,7 +11,7 @@
 //! Prometheus it is scored from node pressure instead (the share of nodes
 //! over the alert thresholds). Cluster-wide signals (node pressure beside
 //! services, the API certificate's expiry, an unsupported Kubernetes
-//! version, cluster-scoped anomalies and alerts) are deducted from the
+//! version, recent Warning events, cluster-scoped anomalies and alerts) are deducted from the
 //! cluster's score after the mean. The fleet is the mean of its known
 //! clusters, with the worst listed first.
 
@@ -33,12 +33,20 @@ pub const NODE_PRESSURE_MAX: f64 = 30.0;
 /// Certificate expiry: a warning below 30 days, an alert below 7.
 pub const CERT_WARN_DAYS: f64 = 30.0;
 pub const CERT_ALERT_DAYS: f64 = 7.0;
+/// Warning events: 2 points per distinct (object, reason) seen in the
+/// score's window, at most 10. Small on purpose: events are noisy (a
+/// single `BackOff` is common during a normal rollout), so they nudge the
+/// score and name the object, while errors and latency carry the weight.
+pub const WARNING_EVENT_POINTS: f64 = 2.0;
+pub const WARNING_EVENTS_MAX: f64 = 10.0;
+/// How many warning events a reason names before "and N more".
+const WARNING_EVENTS_NAMED: usize = 2;
 
 /// One deduction, as the user sees it: "p95 2.4 s in checkout: −10.5".
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
     /// `errors`, `latency`, `anomalies`, `alerts`, `node_pressure`,
-    /// `certificate`, `version`.
+    /// `certificate`, `version`, `events`.
     pub kind: &'static str,
     pub points: f64,
     pub detail: String,
@@ -229,9 +237,45 @@ pub struct ClusterSignals {
     pub cert_days_left: Option<f64>,
     /// Why the Kubernetes version is a risk (end of support, skew), if it is.
     pub version_issue: Option<String>,
+    /// Warning events seen in the score's window, one per (object, reason).
+    pub warning_events: Vec<WarningEvent>,
     /// Anomalies and alerts about the cluster itself, not a service.
     pub anomalies: AnomalyCounts,
     pub alerts: AlertCounts,
+}
+
+/// A folded Warning event: "BackOff on Pod shop/checkout-7d9 (×12)".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WarningEvent {
+    /// `Kind namespace/name`, e.g. `Pod shop/checkout-7d9`.
+    pub object: String,
+    pub reason: String,
+    pub count: i64,
+}
+
+fn warning_events_reason(events: &[WarningEvent]) -> Option<Reason> {
+    if events.is_empty() {
+        return None;
+    }
+    // The most repeated first: that is where to look.
+    let mut sorted: Vec<&WarningEvent> = events.iter().collect();
+    sorted.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.object.cmp(&b.object)));
+    let named: Vec<String> = sorted
+        .iter()
+        .take(WARNING_EVENTS_NAMED)
+        .map(|e| format!("{} on {} (×{})", e.reason, e.object, e.count.max(1)))
+        .collect();
+    let more = events.len().saturating_sub(WARNING_EVENTS_NAMED);
+    let noun = if events.len() == 1 { "event" } else { "events" };
+    let mut detail = format!("{} warning {noun}: {}", events.len(), named.join(", "));
+    if more > 0 {
+        detail.push_str(&format!(" and {more} more"));
+    }
+    Some(Reason {
+        kind: "events",
+        points: (WARNING_EVENT_POINTS * events.len() as f64).min(WARNING_EVENTS_MAX),
+        detail,
+    })
 }
 
 /// A cluster's score and its services' scores.
@@ -370,6 +414,7 @@ pub fn cluster_score(c: &ClusterSignals) -> ClusterScore {
             detail: issue.clone(),
         });
     }
+    cluster.extend(warning_events_reason(&c.warning_events));
     anomaly_and_alert_reasons("the cluster", &c.anomalies, &c.alerts, &mut cluster);
 
     let score = if base.is_none() && cluster.is_empty() {
@@ -609,6 +654,53 @@ mod tests {
         });
         assert_eq!(bare.score.value, None);
         assert_eq!(bare.score.reasons[0].kind, "certificate");
+    }
+
+    #[test]
+    fn warning_events_deduct_two_points_each_up_to_ten_and_name_the_worst() {
+        let base = ClusterSignals {
+            cluster_id: "c".into(),
+            services: vec![svc("api", 100.0, 0.0, Some(0.1))],
+            ..Default::default()
+        };
+        let ev = |object: &str, reason: &str, count: i64| WarningEvent {
+            object: object.into(),
+            reason: reason.into(),
+            count,
+        };
+        let one = cluster_score(&ClusterSignals {
+            warning_events: vec![ev("Pod shop/checkout-1", "BackOff", 12)],
+            ..base.clone()
+        });
+        assert_eq!(one.score.value, Some(98.0));
+        assert_eq!(one.score.reasons[0].kind, "events");
+        assert_eq!(
+            one.score.reasons[0].detail,
+            "1 warning event: BackOff on Pod shop/checkout-1 (×12)"
+        );
+        let many: Vec<WarningEvent> = (0..7)
+            .map(|i| ev(&format!("Pod shop/p{i}"), "Unhealthy", i))
+            .collect();
+        let capped = cluster_score(&ClusterSignals {
+            warning_events: many,
+            ..base.clone()
+        });
+        assert_eq!(capped.score.value, Some(90.0));
+        assert_eq!(
+            capped.score.reasons[0].detail,
+            "7 warning events: Unhealthy on Pod shop/p6 (×6), Unhealthy on Pod shop/p5 (×5) and 5 more"
+        );
+        // No warnings, no reason.
+        assert!(cluster_score(&base).score.reasons.is_empty());
+        // Without traffic or node data the score stays unknown, but the
+        // events are still listed.
+        let bare = cluster_score(&ClusterSignals {
+            cluster_id: "c".into(),
+            warning_events: vec![ev("Node n1", "NodeNotReady", 1)],
+            ..Default::default()
+        });
+        assert_eq!(bare.score.value, None);
+        assert_eq!(bare.score.reasons[0].kind, "events");
     }
 
     #[test]

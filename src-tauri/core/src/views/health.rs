@@ -9,7 +9,7 @@
 use crate::analysis::anomaly::Severity;
 use crate::analysis::health::{
     cluster_score, fleet_score, AlertCounts, AnomalyCounts, ClusterSignals, FleetScore,
-    NodePressure, ServiceSignals,
+    NodePressure, ServiceSignals, WarningEvent,
 };
 use crate::analysis::versions::{days_left, version_issue};
 use crate::store::alerts::MAX_ALERTS_PAGE;
@@ -144,11 +144,35 @@ pub fn fleet_health_for(
             now,
             &mut signals,
         )?;
+        signals.warning_events = warning_events(store, &cluster.id, range.start)?;
         let (anomalies, alerts) = open_issues(store, &cluster.id)?;
         attach_open_issues(&mut signals, &anomalies, &alerts);
         scores.push(cluster_score(&signals));
     }
     Ok(fleet_score(scores))
+}
+
+/// The cluster's Warning events last seen at or after `since` (the
+/// collector already folds them per object and reason).
+pub fn warning_events(
+    store: &Store,
+    cluster_id: &str,
+    since: i64,
+) -> Result<Vec<WarningEvent>, StoreError> {
+    Ok(store
+        .cluster_events(cluster_id)?
+        .into_iter()
+        .filter(|e| e.type_ == "Warning" && e.last_seen.is_some_and(|t| t >= since))
+        .map(|e| WarningEvent {
+            object: if e.namespace.is_empty() {
+                format!("{} {}", e.involved_kind, e.involved_name)
+            } else {
+                format!("{} {}/{}", e.involved_kind, e.namespace, e.involved_name)
+            },
+            reason: e.reason,
+            count: e.count,
+        })
+        .collect())
 }
 
 /// The certificate expiry and version risks of one cluster, from what the

@@ -451,3 +451,58 @@ fn certificate_expiry_and_version_risks_come_from_the_endpoint_collector() {
         version.detail
     );
 }
+
+#[test]
+fn recent_warning_events_from_the_collector_lower_the_cluster_score() {
+    use crate::store::{ClusterState, EventState};
+    let (_dir, mut store) = store();
+    let event = |name: &str, type_: &str, reason: &str, last_seen: i64| EventState {
+        namespace: "shop".into(),
+        involved_kind: "Pod".into(),
+        involved_name: name.into(),
+        reason: reason.into(),
+        type_: type_.into(),
+        message: "Back-off restarting failed container".into(),
+        count: 4,
+        first_seen: Some(last_seen - 60),
+        last_seen: Some(last_seen),
+    };
+    let before = fleet_health(&store, NOW).unwrap();
+    let score_of = |fleet: &crate::analysis::health::FleetScore, id: &str| {
+        fleet
+            .clusters
+            .iter()
+            .find(|c| c.cluster_id == id)
+            .unwrap()
+            .score
+            .clone()
+    };
+    store
+        .apply_cluster_state(
+            "with-services",
+            &ClusterState {
+                events: Some(vec![
+                    event("checkout-1", "Warning", "BackOff", NOW - 120),
+                    // Normal events and warnings older than the window do
+                    // not count.
+                    event("checkout-2", "Normal", "Pulled", NOW - 120),
+                    event("checkout-3", "Warning", "BackOff", NOW - 7200),
+                ]),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .unwrap();
+    let after = fleet_health(&store, NOW).unwrap();
+    let (was, now) = (
+        score_of(&before, "with-services"),
+        score_of(&after, "with-services"),
+    );
+    let events = now.reasons.iter().find(|r| r.kind == "events").unwrap();
+    assert_eq!(events.points, 2.0);
+    assert_eq!(
+        events.detail,
+        "1 warning event: BackOff on Pod shop/checkout-1 (×4)"
+    );
+    assert_eq!(now.value, was.value.map(|v| v - 2.0));
+}
