@@ -64,6 +64,8 @@ fn rule_words(rule: AlertRule) -> (&'static str, &'static str) {
         AlertRule::NodeDisk => ("disk", "%"),
         AlertRule::ServiceP95 => ("p95 latency", " s"),
         AlertRule::ServiceErrorRate => ("error rate", "%"),
+        AlertRule::LogNewPattern => ("new error log pattern", " lines"),
+        AlertRule::LogPatternSpike => ("error log spike", "× usual rate"),
     }
 }
 

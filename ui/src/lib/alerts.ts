@@ -42,11 +42,22 @@ export const RULE_LABEL: Record<AlertRule, string> = {
   node_disk: 'Node disk',
   service_p95: 'Service p95 latency',
   service_error_rate: 'Service error rate',
+  log_new_pattern: 'New error log pattern',
+  log_pattern_spike: 'Error log spike',
 };
 
 /** The value in the rule's unit: seconds for p95, percent otherwise. */
 export function formatAlertValue(rule: AlertRule, v: number): string {
-  return rule === 'service_p95' ? formatSeconds(v) : formatPct(v);
+  switch (rule) {
+    case 'service_p95':
+      return formatSeconds(v);
+    case 'log_new_pattern':
+      return `${Math.round(v)} lines`;
+    case 'log_pattern_spike':
+      return `${v >= 10 ? Math.round(v) : v.toFixed(1)}× usual`;
+    default:
+      return formatPct(v);
+  }
 }
 
 /** `provider/account/region/name` → "name · region"; any other id as it is. */

@@ -29,10 +29,14 @@ use cloudops_cloud::{
     sources::{self, Sources},
 };
 use cloudops_core::{
-    analysis::logs::{PatternLimits, PatternTable},
+    analysis::{
+        alerts::AlertRules,
+        log_alerts::record_patterns,
+        logs::{PatternLimits, PatternTable},
+    },
     store::{
         logs::{DEFAULT_LINES_PER_STREAM, LINE_RETENTION_MS, PATTERN_RETENTION_MS},
-        merge_patterns, now_ms, CachedLogLine, LogPatternQuery,
+        merge_patterns, now_ms, AlertPolicy, CachedLogLine, LogPatternQuery,
     },
     Store,
 };
@@ -249,6 +253,8 @@ struct Keeper {
     tables: BTreeMap<String, PatternTable>,
     lines: BTreeMap<(String, String, String, String), Vec<CachedLogLine>>,
     keep: usize,
+    /// Thresholds for the new-pattern and spike alerts each flush raises.
+    rules: AlertRules,
 }
 
 impl Keeper {
@@ -285,8 +291,17 @@ impl Keeper {
     fn flush(&mut self, store: &mut Store) -> Result<(), Failure> {
         for (cluster, table) in &mut self.tables {
             let patterns = table.drain();
-            if !patterns.is_empty() {
-                store.merge_log_patterns(cluster, &patterns)?;
+            let changes = record_patterns(
+                store,
+                &self.rules,
+                &AlertPolicy::default(),
+                cluster,
+                &patterns,
+                now_ms() / 1000,
+            )?;
+            // On stderr: stdout is the stream (maybe JSON lines).
+            for a in &changes.opened {
+                eprintln!("alert ({:?}): {}", a.severity, a.message);
             }
         }
         let now = now_ms();
@@ -327,6 +342,12 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
     let (sink, mut rx) = LineSink::new(DEFAULT_CHANNEL_CAPACITY, args.grep.as_deref())
         .map_err(|e| Failure::usage(e.kind(), e.to_string(), e.hint()))?;
     let mut store = clusters::open_store(ctx, args.sandbox)?;
+    // Same thresholds file as `refresh`; a bad one is a usage error before
+    // any network call.
+    let rules = AlertRules::load(&cloudops_core::store::resolve_data_dir(
+        ctx.data_dir.as_deref(),
+    )?)
+    .map_err(|e| Failure::usage(e.kind(), e.to_string(), e.hint()))?;
     let opts = LogOptions {
         container: args.container.clone(),
         follow: args.follow,
@@ -422,6 +443,7 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
                 tables: BTreeMap::new(),
                 lines: BTreeMap::new(),
                 keep: args.keep,
+                rules,
             };
             let window = if args.follow {
                 DEFAULT_REORDER_WINDOW

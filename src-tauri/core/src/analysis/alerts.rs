@@ -41,15 +41,21 @@ pub enum AlertRule {
     NodeDisk,
     ServiceP95,
     ServiceErrorRate,
+    /// An error-level log template not seen before in the cluster.
+    LogNewPattern,
+    /// A known error-level log template at many times its usual rate.
+    LogPatternSpike,
 }
 
 impl AlertRule {
-    pub const ALL: [AlertRule; 5] = [
+    pub const ALL: [AlertRule; 7] = [
         AlertRule::NodeCpu,
         AlertRule::NodeMemory,
         AlertRule::NodeDisk,
         AlertRule::ServiceP95,
         AlertRule::ServiceErrorRate,
+        AlertRule::LogNewPattern,
+        AlertRule::LogPatternSpike,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +65,8 @@ impl AlertRule {
             AlertRule::NodeDisk => "node_disk",
             AlertRule::ServiceP95 => "service_p95",
             AlertRule::ServiceErrorRate => "service_error_rate",
+            AlertRule::LogNewPattern => "log_new_pattern",
+            AlertRule::LogPatternSpike => "log_pattern_spike",
         }
     }
 
@@ -125,8 +133,9 @@ impl Steps {
 
 /// One full set of thresholds. Units: node rules in percent of
 /// allocatable (CPU, memory) or capacity (disk); p95 in seconds; error rate
-/// in percent of requests. A rule left out of a settings file keeps its
-/// seed thresholds.
+/// in percent of requests; a new log pattern in lines seen in one batch;
+/// a log spike as the batch's rate over the template's usual rate. A rule
+/// left out of a settings file keeps its seed thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RuleSet {
@@ -135,6 +144,8 @@ pub struct RuleSet {
     pub node_disk_pct: Steps,
     pub p95_seconds: Steps,
     pub error_pct: Steps,
+    pub log_new_pattern_lines: Steps,
+    pub log_spike_ratio: Steps,
 }
 
 impl Default for RuleSet {
@@ -146,6 +157,12 @@ impl Default for RuleSet {
             node_disk_pct: Steps::new(Some(90.0), Some(95.0), None),
             p95_seconds: Steps::new(Some(1.0), Some(3.0), Some(5.0)),
             error_pct: Steps::new(Some(5.0), Some(10.0), None),
+            // Not seed rules (the seed has no logs). Five lines of a new
+            // error template is a medium alert, a hundred a high one: one
+            // stray line is not an incident, a burst is.
+            log_new_pattern_lines: Steps::new(Some(4.0), Some(99.0), None),
+            // Five times the usual rate is medium, twenty times high.
+            log_spike_ratio: Steps::new(Some(5.0), Some(20.0), None),
         }
     }
 }
@@ -158,6 +175,8 @@ impl RuleSet {
             AlertRule::NodeDisk => &self.node_disk_pct,
             AlertRule::ServiceP95 => &self.p95_seconds,
             AlertRule::ServiceErrorRate => &self.error_pct,
+            AlertRule::LogNewPattern => &self.log_new_pattern_lines,
+            AlertRule::LogPatternSpike => &self.log_spike_ratio,
         }
     }
 
@@ -168,6 +187,8 @@ impl RuleSet {
             AlertRule::NodeDisk => &mut self.node_disk_pct,
             AlertRule::ServiceP95 => &mut self.p95_seconds,
             AlertRule::ServiceErrorRate => &mut self.error_pct,
+            AlertRule::LogNewPattern => &mut self.log_new_pattern_lines,
+            AlertRule::LogPatternSpike => &mut self.log_spike_ratio,
         }
     }
 
@@ -194,6 +215,10 @@ pub struct RuleOverride {
     pub p95_seconds: Option<Steps>,
     #[serde(default)]
     pub error_pct: Option<Steps>,
+    #[serde(default)]
+    pub log_new_pattern_lines: Option<Steps>,
+    #[serde(default)]
+    pub log_spike_ratio: Option<Steps>,
 }
 
 impl RuleOverride {
@@ -204,6 +229,8 @@ impl RuleOverride {
             AlertRule::NodeDisk => self.node_disk_pct.as_ref(),
             AlertRule::ServiceP95 => self.p95_seconds.as_ref(),
             AlertRule::ServiceErrorRate => self.error_pct.as_ref(),
+            AlertRule::LogNewPattern => self.log_new_pattern_lines.as_ref(),
+            AlertRule::LogPatternSpike => self.log_spike_ratio.as_ref(),
         }
     }
 }
@@ -383,6 +410,10 @@ fn message(rule: AlertRule, name: &str, cluster: &str, value: f64, threshold: f6
             " %",
             "check recent rollouts, the service's events and its dependencies",
         ),
+        // Worded by `log_alerts`, which knows the template.
+        AlertRule::LogNewPattern | AlertRule::LogPatternSpike => {
+            ("log lines", "", "open the Logs panel")
+        }
     };
     let (place, of) = match rule {
         AlertRule::ServiceP95 | AlertRule::ServiceErrorRate => ("in", "on"),

@@ -10,6 +10,7 @@ pub mod anomaly_eval;
 pub mod causes;
 pub mod health;
 pub mod hpa;
+pub mod log_alerts;
 pub mod logs;
 pub mod nab;
 pub mod pass;

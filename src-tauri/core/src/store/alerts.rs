@@ -423,6 +423,15 @@ impl Store {
                 if fired.contains(a.key.as_str()) || now - a.last_seen < policy.clear_after {
                     continue;
                 }
+                // Log alerts report an event (a template appeared, a burst
+                // happened), not a condition a metric pass can see clear:
+                // they stay until a person resolves them.
+                if matches!(
+                    a.rule,
+                    AlertRule::LogNewPattern | AlertRule::LogPatternSpike
+                ) {
+                    continue;
+                }
                 self.set_resolved(a.id, SYSTEM_ACTOR, now)?;
                 if let Some(r) = self.alert_by_id(a.id)? {
                     changes.resolved.push(r);
