@@ -89,6 +89,9 @@ describe('filters and order', () => {
     expect(formatAlertValue('service_p95', 5.5)).toBe('5.5 s');
     expect(formatAlertValue('node_cpu', 97.46)).toBe('97%');
     expect(formatAlertValue('service_error_rate', 6.25)).toBe('6.3%');
+    expect(formatAlertValue('log_new_pattern', 12)).toBe('12 lines');
+    expect(formatAlertValue('log_pattern_spike', 7.25)).toBe('7.3× usual');
+    expect(formatAlertValue('log_pattern_spike', 430.2)).toBe('430× usual');
   });
 });
 
