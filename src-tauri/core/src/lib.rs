@@ -7,6 +7,7 @@ pub mod audit;
 pub mod charts;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod plan;
 pub mod store;
 pub mod views;

@@ -14,7 +14,10 @@ use cloudops_cloud::act::{
     scale::{self, RolloutProgress},
     ActError, Actor, WriteGuard,
 };
-use cloudops_core::audit::{AuditEntry, NewAuditEntry, Outcome};
+use cloudops_core::audit::{
+    audit_csv, newest_first, AuditFilter, AuditRow, NewAuditEntry, Outcome,
+};
+use cloudops_core::names;
 use cloudops_core::plan::scale::{ScalePlan, WorkloadRef, MAX_REPLICAS};
 use cloudops_core::store::{now_ms, os_user};
 use cloudops_core::views::ExportResult;
@@ -107,104 +110,14 @@ pub struct ActionOutcome {
     pub audit_ids: Vec<i64>,
 }
 
-/// One audit row for the Actions screen.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct AuditRow {
-    #[ts(type = "number")]
-    pub id: i64,
-    #[ts(type = "number")]
-    pub at_ms: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    /// `started`, `succeeded`, `failed` or `cancelled`.
-    pub outcome: String,
-    /// The row's detail as JSON text.
-    pub detail: String,
-}
-
-fn outcome_name(o: Outcome) -> String {
-    serde_json::to_value(o)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-impl From<AuditEntry> for AuditRow {
-    fn from(e: AuditEntry) -> Self {
-        AuditRow {
-            id: e.id,
-            at_ms: e.at_ms,
-            actor: e.actor,
-            action: e.action,
-            target: e.target,
-            outcome: outcome_name(e.outcome),
-            detail: e.detail.to_string(),
-        }
-    }
-}
-
-/// The Actions screen's filter; empty fields match everything. The UI
-/// filters the same way (`ui/src/lib/audit.ts`), and the export uses this.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
-#[ts(export)]
-#[serde(default)]
-pub struct AuditFilter {
-    pub action: Option<String>,
-    pub outcome: Option<String>,
-    /// Case-insensitive, in the actor, target, action and detail.
-    pub text: Option<String>,
-}
-
-impl AuditFilter {
-    pub fn matches(&self, r: &AuditRow) -> bool {
-        let some = |o: &Option<String>| o.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
-        if some(&self.action).is_some_and(|a| a != r.action) {
-            return false;
-        }
-        if some(&self.outcome).is_some_and(|o| o != r.outcome) {
-            return false;
-        }
-        match some(&self.text) {
-            Some(t) => {
-                let t = t.to_lowercase();
-                [&r.actor, &r.target, &r.action, &r.detail]
-                    .iter()
-                    .any(|f| f.to_lowercase().contains(&t))
-            }
-            None => true,
-        }
-    }
-}
-
-/// A DNS-1123 label (namespaces): lower-case alphanumerics and `-`, at
-/// most 63, starting and ending alphanumeric.
+/// A DNS-1123 label (namespaces), as an IPC argument error.
 pub(crate) fn check_label(what: &str, v: &str) -> Result<(), CommandError> {
-    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let ok = !v.is_empty()
-        && v.len() <= 63
-        && v.chars().all(|c| alnum(c) || c == '-')
-        && v.starts_with(alnum)
-        && v.ends_with(alnum);
-    if ok {
-        Ok(())
-    } else {
-        Err(CommandError::invalid(format!(
-            "{what} {v:?} is not a DNS-1123 label (a-z, 0-9 and '-', at most 63)"
-        )))
-    }
+    names::check_label(what, v).map_err(|e| CommandError::invalid(e.to_string()))
 }
 
-/// A DNS-1123 subdomain (deployment names): dot-separated labels, at most
-/// 253 in all.
+/// A DNS-1123 subdomain (deployment names), as an IPC argument error.
 pub(crate) fn check_subdomain(what: &str, v: &str) -> Result<(), CommandError> {
-    if v.is_empty() || v.len() > 253 || v.split('.').any(|l| check_label(what, l).is_err()) {
-        return Err(CommandError::invalid(format!(
-            "{what} {v:?} is not a DNS-1123 name (a-z, 0-9, '-' and '.', at most 253)"
-        )));
-    }
-    Ok(())
+    names::check_subdomain(what, v).map_err(|e| CommandError::invalid(e.to_string()))
 }
 
 /// Validates the target and checks the cluster is in the cache.
@@ -474,12 +387,6 @@ pub async fn rollout_apply<R: Runtime>(
     })
 }
 
-fn newest_first(mut rows: Vec<AuditEntry>, limit: u32) -> Vec<AuditRow> {
-    rows.reverse();
-    rows.truncate(limit as usize);
-    rows.into_iter().map(AuditRow::from).collect()
-}
-
 #[tauri::command]
 pub async fn audit_log(
     state: State<'_, AppState>,
@@ -491,34 +398,7 @@ pub async fn audit_log(
         )));
     }
     let rows = state.with_store(|store| store.audit_log()).await?;
-    Ok(newest_first(rows, limit))
-}
-
-fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_owned()
-    }
-}
-
-/// The rows as CSV (RFC 4180 quoting) with a header line.
-pub(crate) fn audit_csv(rows: &[AuditRow]) -> String {
-    let mut out = String::from("id,at_ms,actor,action,target,outcome,detail\r\n");
-    for r in rows {
-        let fields = [
-            r.id.to_string(),
-            r.at_ms.to_string(),
-            csv_field(&r.actor),
-            csv_field(&r.action),
-            csv_field(&r.target),
-            csv_field(&r.outcome),
-            csv_field(&r.detail),
-        ];
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
-    }
-    out
+    Ok(newest_first(rows, limit as usize))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -547,7 +427,7 @@ pub async fn audit_export(
         }
     }
     let rows = state.with_store(|store| store.audit_log()).await?;
-    let rows: Vec<AuditRow> = newest_first(rows, u32::MAX)
+    let rows: Vec<AuditRow> = newest_first(rows, usize::MAX)
         .into_iter()
         .filter(|r| filter.matches(r))
         .collect();
@@ -597,67 +477,4 @@ pub async fn read_only_set(
         })
         .await?;
     Ok(enabled)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(action: &str, outcome: &str, target: &str) -> AuditRow {
-        AuditRow {
-            id: 1,
-            at_ms: 0,
-            actor: "sre via aws account prod".into(),
-            action: action.into(),
-            target: target.into(),
-            outcome: outcome.into(),
-            detail: r#"{"to":3}"#.into(),
-        }
-    }
-
-    #[test]
-    fn names_are_checked_as_dns_1123() {
-        for ok in ["shop", "kube-system", "a1"] {
-            assert!(check_label("ns", ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "Shop", "-shop", "shop-", "a_b", "a.b", &"a".repeat(64)] {
-            assert!(check_label("ns", bad).is_err(), "{bad}");
-        }
-        assert!(check_subdomain("d", "web.v2").is_ok());
-        assert!(check_subdomain("d", "web..v2").is_err());
-        assert!(check_subdomain("d", &"a.".repeat(127)).is_err());
-    }
-
-    #[test]
-    fn the_audit_filter_matches_action_outcome_and_text() {
-        let r = row("scale_deployment", "succeeded", "aws/prod/eu/pay/shop/web");
-        assert!(AuditFilter::default().matches(&r));
-        let f = |a: Option<&str>, o: Option<&str>, t: Option<&str>| AuditFilter {
-            action: a.map(Into::into),
-            outcome: o.map(Into::into),
-            text: t.map(Into::into),
-        };
-        assert!(f(Some("scale_deployment"), None, None).matches(&r));
-        assert!(!f(Some("rollout_undo"), None, None).matches(&r));
-        assert!(!f(None, Some("failed"), None).matches(&r));
-        assert!(f(None, Some("succeeded"), Some("SHOP/WEB")).matches(&r));
-        assert!(f(None, None, Some("\"to\":3")).matches(&r));
-        assert!(!f(None, None, Some("gke")).matches(&r));
-    }
-
-    #[test]
-    fn csv_quotes_commas_quotes_and_newlines() {
-        let mut r = row("scale_deployment", "failed", "a,b");
-        r.detail = "say \"hi\"\nthere".into();
-        let csv = audit_csv(&[r]);
-        let mut lines = csv.split("\r\n");
-        assert_eq!(
-            lines.next(),
-            Some("id,at_ms,actor,action,target,outcome,detail")
-        );
-        assert_eq!(
-            lines.next(),
-            Some("1,0,sre via aws account prod,scale_deployment,\"a,b\",failed,\"say \"\"hi\"\"\nthere\"")
-        );
-    }
 }

@@ -25,7 +25,7 @@ use cloudops_cloud::{
     sources::{self, Sources},
 };
 use cloudops_core::{
-    audit::AuditEntry,
+    audit::{audit_csv, AuditEntry, AuditFilter, AuditRow},
     plan::{
         nodepool::NodePoolPlan,
         scale::{ScalePlan, WorkloadRef},
@@ -111,6 +111,19 @@ pub struct AuditArgs {
     /// At most this many rows, newest last.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100000))]
     limit: u32,
+    /// Only this action, e.g. `scale_deployment`.
+    #[arg(long)]
+    action: Option<String>,
+    /// Only this outcome: started, succeeded, failed or cancelled.
+    #[arg(long, value_parser = ["started", "succeeded", "failed", "cancelled"])]
+    outcome: Option<String>,
+    /// Only rows whose actor, action, target or detail contain this text
+    /// (case-insensitive).
+    #[arg(long)]
+    grep: Option<String>,
+    /// CSV (RFC 4180), as the app exports it.
+    #[arg(long, conflicts_with = "json")]
+    csv: bool,
     /// The sandbox's cache.
     #[arg(long)]
     sandbox: bool,
@@ -610,22 +623,39 @@ struct AuditDoc {
 
 pub fn audit(ctx: &Context, args: AuditArgs) -> Result<ExitCode, Failure> {
     let store = clusters::open_store(ctx, args.sandbox)?;
-    let mut entries = store.audit_log()?;
+    let filter = AuditFilter {
+        action: args.action,
+        outcome: args.outcome,
+        text: args.grep,
+    };
+    // The same filter as the app's Actions screen and export.
+    let mut entries: Vec<AuditEntry> = store
+        .audit_log()?
+        .into_iter()
+        .filter(|e| filter.matches(&AuditRow::from(e.clone())))
+        .collect();
     let skip = entries.len().saturating_sub(args.limit as usize);
     entries.drain(..skip);
     if ctx.json {
         print_json(&AuditDoc { entries });
         return Ok(ExitCode::SUCCESS);
     }
+    if args.csv {
+        // Oldest first, like the text listing; the app exports newest first
+        // from its screen's order.
+        let rows: Vec<AuditRow> = entries.into_iter().map(AuditRow::from).collect();
+        print!("{}", audit_csv(&rows));
+        return Ok(ExitCode::SUCCESS);
+    }
     if entries.is_empty() {
-        println!("The audit log is empty.");
+        println!("No audit rows match.");
     }
     for e in &entries {
         println!(
             "{:>6}  {}  {:<10} {:<22} {}  by {}  {}",
             e.id,
             super::latency::format_utc(e.at_ms / 1000),
-            format!("{:?}", e.outcome).to_lowercase(),
+            e.outcome.as_str(),
             e.action,
             e.target,
             e.actor,

@@ -123,6 +123,32 @@ fn scale_previews_writes_audits_and_follows_the_rollout() {
             (2.into(), 3.into())
         );
     }
+    // The app's filter and CSV, from the terminal.
+    let csv = cloudops_with_env(
+        dir.path(),
+        &[
+            "audit",
+            "--csv",
+            "--outcome",
+            "succeeded",
+            "--grep",
+            "COREDNS",
+        ],
+        &live.env,
+    );
+    assert_eq!(csv.status.code(), Some(0), "{csv:?}");
+    let text = String::from_utf8_lossy(&csv.stdout);
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "id,at_ms,actor,action,target,outcome,detail");
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].contains(",scale_deployment,"), "{text}");
+    assert!(lines[1].contains(",succeeded,"), "{text}");
+    let none = json(&cloudops_with_env(
+        dir.path(),
+        &["audit", "--json", "--action", "rollout_undo"],
+        &live.env,
+    ));
+    assert_eq!(none["entries"], serde_json::json!([]));
 }
 
 #[test]

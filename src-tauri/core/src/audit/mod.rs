@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{now_ms, Store, StoreError};
 
+mod export;
+pub use export::{audit_csv, newest_first, AuditFilter, AuditRow};
+
 /// What happened to an audited action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -18,7 +21,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Started => "started",
             Outcome::Succeeded => "succeeded",
