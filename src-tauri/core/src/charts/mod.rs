@@ -18,6 +18,7 @@
 //! `ab_glyph` with the one embedded font (`assets/DejaVuSans-subset.ttf`,
 //! see `assets/README.md` for its license).
 
+pub mod cost;
 pub mod latency;
 mod layout;
 pub mod resource;
@@ -29,6 +30,9 @@ use plotters::prelude::*;
 use serde::Serialize;
 use ts_rs::TS;
 
+pub use cost::{
+    cost_chart, cost_chart_png, CostChartInput, CostChartOptions, CostSeries, ForecastDay,
+};
 pub use latency::{latency_heatmap, latency_heatmap_png, LatencyChartOptions};
 pub use resource::{resource_heatmap, resource_heatmap_png, ResourceChartOptions};
 
