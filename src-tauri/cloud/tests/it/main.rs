@@ -14,6 +14,7 @@ mod arm;
 mod azure_cli_credential;
 mod bad_rollout_scenario;
 mod collect;
+mod cost_aws;
 mod cost_sandbox;
 mod doks;
 mod doks_provider;
