@@ -15,6 +15,7 @@ mod azure_cli_credential;
 mod bad_rollout_scenario;
 mod collect;
 mod cost_aws;
+mod cost_fixtures;
 mod cost_sandbox;
 mod doks;
 mod doks_provider;
