@@ -211,7 +211,7 @@ async fn moto_costs_are_attributed_per_cluster_and_closed_days_are_not_fetched_a
     };
     let done = refresh_costs(
         &mut store,
-        &[p.clone()],
+        std::slice::from_ref(&p),
         &policy,
         at("2025-06-06T10:00:00Z"),
     )
@@ -249,7 +249,7 @@ async fn moto_costs_are_attributed_per_cluster_and_closed_days_are_not_fetched_a
     // Within 6 h: not due, no call.
     let again = refresh_costs(
         &mut store,
-        &[p.clone()],
+        std::slice::from_ref(&p),
         &policy,
         at("2025-06-06T12:00:00Z"),
     )
@@ -264,7 +264,7 @@ async fn moto_costs_are_attributed_per_cluster_and_closed_days_are_not_fetched_a
     // are closed), one call, and the closed days keep their figures.
     let later = refresh_costs(
         &mut store,
-        &[p.clone()],
+        std::slice::from_ref(&p),
         &policy,
         at("2025-06-06T17:00:00Z"),
     )
@@ -389,7 +389,7 @@ async fn moto_a_repeated_next_page_token_stops_with_a_clear_error_and_writes_not
         })
     };
     queue(&moto, vec![page("1.00"), page("2.00")]).await;
-    let (_dir, mut store) = store_with(&[alpha.clone()]);
+    let (_dir, mut store) = store_with(std::slice::from_ref(&alpha));
     let policy = CostPolicy {
         history_days: 2,
         ..CostPolicy::default()
