@@ -7,7 +7,12 @@ use std::sync::Arc;
 
 use cloudops_cloud::{
     cost::{prices, CostRequest},
-    providers::{azure::AzureProvider, digitalocean::DigitalOceanProvider, Provider},
+    providers::{
+        azure::AzureProvider,
+        digitalocean::DigitalOceanProvider,
+        gcp::{GcpCredentials, GcpProvider},
+        Provider,
+    },
     resilience::{Breakers, CallPolicy},
 };
 use cloudops_core::{
@@ -102,6 +107,14 @@ fn reversed(answer: &Value) -> Value {
 }
 
 async fn azure_costs(answer: Value) -> (cloudops_cloud::cost::CostReport, FixtureServer, String) {
+    azure_costs_between(answer, "2018-03-31", "2018-05-01").await
+}
+
+async fn azure_costs_between(
+    answer: Value,
+    first: &str,
+    end: &str,
+) -> (cloudops_cloud::cost::CostReport, FixtureServer, String) {
     let clusters = managed_clusters();
     let server = FixtureServer::start(move |req, _| {
         if req
@@ -130,7 +143,7 @@ async fn azure_costs(answer: Value) -> (cloudops_cloud::cost::CostReport, Fixtur
     )
     .unwrap();
     let id_a = ClusterSummary::make_id(ProviderKind::Azure, "test", "location1", "aks-a");
-    let req = request("2018-05-10T00:00:00Z", "2018-03-31", "2018-05-01", vec![]);
+    let req = request("2018-05-10T00:00:00Z", first, end, vec![]);
     let report = p.daily_costs(&req).await.unwrap();
     (report, server, id_a)
 }
@@ -240,6 +253,65 @@ async fn azure_answer_without_a_cost_column_is_a_decode_error_naming_the_columns
     assert_eq!(err.kind(), "bad_reply");
     assert!(err.to_string().contains("Quantity"), "{err}");
     assert!(err.to_string().starts_with("azure"), "{err}");
+}
+
+#[tokio::test]
+async fn azure_next_link_loop_stops_and_currencies_stay_apart() {
+    // Every page points at the same next page: the second sight stops it.
+    let mut answer = body("ResourceGroupQuery.json", "200");
+    let rows = answer["properties"]["rows"].as_array_mut().unwrap();
+    rows[1][3] = json!("EUR");
+    let looping = {
+        let mut a = answer.clone();
+        a["properties"]["nextLink"] = json!("https://management.azure.com/subscriptions/x/providers/Microsoft.CostManagement/query?api-version=2025-03-01&$skiptoken=AAA");
+        a
+    };
+    let (err_report, server) = {
+        let clusters = managed_clusters();
+        let server = FixtureServer::start(move |req, _| {
+            if req.uri.contains("CostManagement/query") {
+                Reply::json(&looping)
+            } else {
+                Reply::json(&clusters)
+            }
+        })
+        .await;
+        let p = AzureProvider::new(
+            "test",
+            Some(&server.base_url),
+            vec![SUB.into()],
+            "token".into(),
+            reqwest::Client::new(),
+            policy(),
+            Arc::new(Breakers::default()),
+        )
+        .unwrap();
+        let req = request("2018-05-10T00:00:00Z", "2018-04-01", "2018-05-01", vec![]);
+        (p.daily_costs(&req).await, server)
+    };
+    let err = err_report.unwrap_err();
+    assert!(err.to_string().contains("second time"), "{err}");
+    let posts = server
+        .requests()
+        .iter()
+        .filter(|r| r.uri.contains("CostManagement/query"))
+        .count();
+    assert_eq!(
+        posts, 2,
+        "the first page and the one that repeated, no more"
+    );
+
+    let (report, _server, id_a) = azure_costs_between(answer, "2018-04-01", "2018-05-01").await;
+    let totals = report.daily_totals(CostSource::Actual);
+    let usd = totals[&(id_a.clone(), "2018-04-17".into(), "USD".into())];
+    let eur = totals[&(id_a.clone(), "2018-04-18".into(), "EUR".into())];
+    assert!((usd - 2.10333307059661).abs() < 1e-12);
+    assert!((eur - 20.10333307059661).abs() < 1e-12);
+    assert_eq!(
+        report.totals(CostSource::Actual).len(),
+        2,
+        "one total per currency"
+    );
 }
 
 #[tokio::test]
@@ -365,7 +437,18 @@ async fn gke_estimate_matches_a_hand_computed_case_and_names_its_price_source() 
         "2025-06-03",
         vec![c.clone()],
     );
-    let report = cloudops_cloud::cost::estimate_report(&req, &prices::GCP);
+    // No network: the provider never calls out for its estimate (the
+    // endpoint is a closed port).
+    let gke = GcpProvider::new(
+        "test",
+        vec!["p".into()],
+        Some("http://127.0.0.1:9"),
+        GcpCredentials::StaticToken("token".into()),
+        policy(),
+        Arc::new(Breakers::default()),
+    )
+    .unwrap();
+    let report = gke.daily_costs(&req).await.unwrap();
     let t = report.daily_totals(CostSource::Estimate);
     // By hand: 3 × 0.134 + 2 × 0.194 = 0.79 per hour.
     let june1 = t[&(c.id.clone(), "2025-06-01".into(), "USD".into())];
