@@ -16,6 +16,7 @@ mod bad_rollout_scenario;
 mod collect;
 mod cost_aws;
 mod cost_fixtures;
+mod cost_refresh;
 mod cost_sandbox;
 mod doks;
 mod doks_provider;
