@@ -53,6 +53,9 @@ enum Command {
     Logs(commands::logs::LogsArgs),
     /// Threshold alerts from the cache; `ack ID` and `resolve ID` change one.
     Alerts(commands::alerts::AlertsArgs),
+    /// Cost per cloud and cluster from the cache: month to date (actual and
+    /// estimate), daily rows, API calls made and the data's age.
+    Cost(commands::cost::CostArgs),
     /// Health scores (0-100) with their deductions, from the cache.
     Health(commands::report::HealthArgs),
     /// The headless fleet report: refresh once, then health per cluster and
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         Command::Clusters(args) => commands::clusters::run(&ctx, args),
         Command::Alerts(args) => commands::alerts::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Cost(args) => commands::cost::run(&ctx, args),
         Command::Health(args) => commands::report::health(&ctx, args),
         Command::Report(args) => commands::report::run(&ctx, args),
         Command::Refresh(args) => commands::refresh::run(&ctx, args),

@@ -17,6 +17,7 @@ pub mod act;
 pub mod ambient;
 pub mod azure_credential;
 pub mod collect;
+pub mod cost;
 pub mod discovery;
 pub mod doctl;
 pub mod error;

@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod charts;
+pub mod cost;
 pub mod metrics;
 pub mod model;
 pub mod names;

@@ -11,9 +11,9 @@ use axum::{
     Router,
 };
 use cloudops_cloud::wire::doks::{
-    ClusterStatus, Credentials, DoError, InvoiceItem, InvoiceItemList, InvoiceList, InvoicePreview,
-    KubernetesCluster, KubernetesClusterList, KubernetesClusterResponse, Links, Meta, NodePool,
-    NodePoolList, NodePoolResponse, NodePoolUpdate, Pages, Size, SizeList,
+    Balance, ClusterStatus, Credentials, DoError, InvoiceItem, InvoiceItemList, InvoiceList,
+    InvoicePreview, KubernetesCluster, KubernetesClusterList, KubernetesClusterResponse, Links,
+    Meta, NodePool, NodePoolList, NodePoolResponse, NodePoolUpdate, Pages, Size, SizeList,
 };
 
 use crate::{
@@ -73,6 +73,7 @@ pub(crate) fn router(state: AppState) -> axum::Router<AppState> {
         )
         .route("/v2/kubernetes/clusters/{id}/credentials", get(credentials))
         .route("/v2/sizes", get(list_sizes))
+        .route("/v2/customers/my/balance", get(balance))
         .route("/v2/customers/my/invoices", get(list_invoices))
         .route("/v2/customers/my/invoices/{uuid}", get(invoice_items))
         .fallback(|| async { not_found() })
@@ -463,6 +464,22 @@ fn invoice_total(items: &[InvoiceItem]) -> String {
         .filter_map(|i| i.amount.replace('.', "").parse::<i64>().ok())
         .sum();
     format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// `GET /v2/customers/my/balance`: the month's usage so far is the invoice
+/// preview's total; the sandbox account has no prior balance.
+async fn balance(State(state): State<AppState>) -> Reply {
+    let now = cost::now();
+    let usage = invoice_total(&invoice_lines(&state, cost::month_start(now, 0), now, now));
+    Ok(json(
+        StatusCode::OK,
+        &Balance {
+            month_to_date_balance: usage.clone(),
+            account_balance: "0.00".into(),
+            month_to_date_usage: usage,
+            generated_at: rfc3339(now),
+        },
+    ))
 }
 
 /// `GET /v2/customers/my/invoices`: the last months' invoices and the

@@ -598,10 +598,16 @@ async fn cost_explorer(State(state): State<AppState>, headers: HeaderMap, body: 
     {
         return Err(bad(format!("Unsupported metric {metric:?}")));
     }
-    let grouped = match req.group_by.as_slice() {
-        [] => false,
-        [g] if g.r#type == "TAG" && g.key == CLUSTER_TAG => true,
-        _ => return Err(bad(format!("The sandbox groups only by TAG {CLUSTER_TAG}"))),
+    let is_tag = |g: &CostGroupBy| g.r#type == "TAG" && g.key == CLUSTER_TAG;
+    let (grouped, by_service) = match req.group_by.as_slice() {
+        [] => (false, false),
+        [g] if is_tag(g) => (true, false),
+        [g, s] if is_tag(g) && s.r#type == "DIMENSION" && s.key == "SERVICE" => (true, true),
+        _ => {
+            return Err(bad(format!(
+                "The sandbox groups only by TAG {CLUSTER_TAG}, optionally then DIMENSION SERVICE"
+            )))
+        }
     };
     // Periods: days, or calendar months clipped to the range.
     let mut periods = Vec::new();
@@ -643,8 +649,15 @@ async fn cost_explorer(State(state): State<AppState>, headers: HeaderMap, body: 
                 let groups: Vec<serde_json::Value> = costs
                     .iter()
                     .map(|(name, v)| {
+                        let tag = format!("{CLUSTER_TAG}${name}");
+                        // Node hours are EC2 compute, whatever the cluster.
+                        let keys = if by_service {
+                            serde_json::json!([tag, "Amazon Elastic Compute Cloud - Compute"])
+                        } else {
+                            serde_json::json!([tag])
+                        };
                         serde_json::json!({
-                            "Keys": [format!("{CLUSTER_TAG}${name}")],
+                            "Keys": keys,
                             "Metrics": { metric.clone(): amount(*v) },
                         })
                     })

@@ -14,6 +14,7 @@ use cloudops_cloud::{
         fleet::{collect_fleet, targets},
         ClusterCollection, CollectSettings, Problem,
     },
+    cost::refresh::{refresh_costs, AccountCost, CostOutcome, CostPolicy},
     discovery::Limits,
     providers::Provider,
     resilience::{Breakers, CallPolicy},
@@ -73,11 +74,20 @@ pub struct PassReport {
     /// What the anomaly detector changed after this pass (`None` when the
     /// evaluation failed, as for `alerts`).
     pub anomalies: Option<AnomalyPass>,
+    /// The cost refresh of each account (most are `not_due`: cost is
+    /// fetched at most every 6 h); `None` when the cache refused the write.
+    pub costs: Option<Vec<AccountCost>>,
 }
 
 impl PassReport {
     pub fn is_partial(&self) -> bool {
-        !self.errors.is_empty() || self.clusters.iter().any(|c| !c.problems.is_empty())
+        !self.errors.is_empty()
+            || self.clusters.iter().any(|c| !c.problems.is_empty())
+            || self
+                .costs
+                .iter()
+                .flatten()
+                .any(|c| matches!(c.outcome, CostOutcome::Failed { .. }))
     }
 }
 
@@ -248,8 +258,30 @@ impl Fleet {
                 None
             }
         };
+        // Cost after the metrics: it is due only every few hours, and a slow
+        // billing API must not delay what the dashboards need first.
+        let costs = match refresh_costs(
+            store,
+            &self.providers,
+            &CostPolicy::default(),
+            jiff::Timestamp::now(),
+        )
+        .await
+        {
+            Ok(costs) => Some(costs),
+            Err(e) => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "error: writing the cost to the cache failed: {e}\nhint: {}",
+                    e.hint()
+                );
+                None
+            }
+        };
         Ok(PassReport {
             collected_at: now,
+            costs,
             clusters: collections.iter().map(report_of).collect(),
             errors: report.errors,
             alerts,
@@ -323,6 +355,30 @@ fn print_pass(pass: &PassReport) {
     }
     if let Some(pass) = &pass.anomalies {
         super::anomalies_list::print_changes(&pass.changes);
+    }
+    for c in pass.costs.iter().flatten() {
+        let who = format!("cost {} {}", c.provider.badge(), c.account);
+        match &c.outcome {
+            CostOutcome::Fetched {
+                first_day,
+                end_day,
+                api_calls,
+                lines,
+                notes,
+                ..
+            } => {
+                println!(
+                    "{who}: {lines} line(s) for {first_day}..{end_day}, {api_calls} API call(s)"
+                );
+                for n in notes {
+                    println!("  note: {n}");
+                }
+            }
+            CostOutcome::Failed { message, hint, .. } => {
+                println!("{who}: failed: {message}\n  hint: {hint}")
+            }
+            CostOutcome::NotDue { .. } | CostOutcome::NoCostSource { .. } => {}
+        }
     }
     let mut err = std::io::stderr().lock();
     for e in &pass.errors {

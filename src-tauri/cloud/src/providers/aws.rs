@@ -16,6 +16,7 @@
 //! and the breaker sees every attempt. Breakers are per region: one region
 //! down must not pause the others.
 
+mod cost;
 mod sdk_error;
 pub mod token;
 mod util;
@@ -41,6 +42,7 @@ use cloudops_core::model::{NodePoolSummary, Provider as ProviderKind};
 use futures_util::{future, stream, StreamExt as _, TryStreamExt as _};
 use url::Url;
 
+pub use cost::{CLOSED_AFTER_DAYS, CLUSTER_TAG};
 pub use token::{EksTokenSource, REFRESH_MARGIN, TOKEN_LIFETIME, TOKEN_PREFIX};
 
 pub(crate) use self::util::validate_region;
@@ -660,6 +662,13 @@ impl Provider for AwsProvider {
                 .and_then(|u| u.status())
                 .is_some_and(|s| s.as_str() == "Successful"),
         })
+    }
+
+    async fn daily_costs(
+        &self,
+        req: &crate::cost::CostRequest,
+    ) -> Result<crate::cost::CostReport, ProviderError> {
+        self.cost_and_usage(req).await
     }
 
     async fn connect(&self, cluster: &ClusterLocator) -> Result<ClusterConnection, ProviderError> {

@@ -34,6 +34,9 @@ const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 const KIND: ProviderKind = ProviderKind::Azure;
 const MAX_PAGES: usize = 1000;
 
+mod cost;
+pub use cost::{parse_cost_rows, CostRow, CLOSED_AFTER_DAYS as COST_CLOSED_AFTER_DAYS};
+
 pub struct AzureProvider {
     account: String,
     /// Empty: list them.
@@ -197,6 +200,39 @@ impl AzureProvider {
     }
 }
 
+impl AzureProvider {
+    /// Every managed cluster of a subscription, following `nextLink`, and
+    /// the number of pages (calls) it took.
+    async fn managed_clusters(
+        &self,
+        subscription: &str,
+    ) -> Result<(Vec<ManagedCluster>, u32), ProviderError> {
+        let mut url = self.resource_url(
+            &format!("/subscriptions/{subscription}/providers/Microsoft.ContainerService/managedClusters"),
+            "",
+        );
+        let mut out = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let list: ArmList<ManagedCluster> = self
+                .rest
+                .get(
+                    &url,
+                    &format!("managed clusters of subscription {subscription} (page {page})"),
+                )
+                .await?;
+            out.extend(list.value);
+            match list.next_link {
+                Some(next) => url = self.follow(&next)?,
+                None => return Ok((out, page as u32)),
+            }
+        }
+        Err(decode_err(
+            format!("managed clusters of subscription {subscription}"),
+            "the nextLink chain does not end",
+        ))
+    }
+}
+
 fn decode_err(what: String, detail: impl ToString) -> ProviderError {
     ProviderError::Decode {
         provider: KIND,
@@ -256,39 +292,18 @@ impl Provider for AzureProvider {
     }
 
     async fn discover(&self, scope: &Scope) -> Result<Vec<DiscoveredCluster>, ProviderError> {
-        let mut url = self.resource_url(
-            &format!(
-                "/subscriptions/{}/providers/Microsoft.ContainerService/managedClusters",
-                scope.id
-            ),
-            "",
-        );
-        let mut out = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let list: ArmList<ManagedCluster> = self
-                .rest
-                .get(
-                    &url,
-                    &format!(
-                        "managed clusters of subscription {} (page {page})",
-                        scope.id
-                    ),
-                )
-                .await?;
-            out.extend(
-                list.value
-                    .into_iter()
-                    .map(|c| self.to_discovered(&scope.id, c)),
-            );
-            match list.next_link {
-                Some(next) => url = self.follow(&next)?,
-                None => return Ok(out),
-            }
-        }
-        Err(decode_err(
-            format!("managed clusters of subscription {}", scope.id),
-            "the nextLink chain does not end",
-        ))
+        let (clusters, _) = self.managed_clusters(&scope.id).await?;
+        Ok(clusters
+            .into_iter()
+            .map(|c| self.to_discovered(&scope.id, c))
+            .collect())
+    }
+
+    async fn daily_costs(
+        &self,
+        req: &crate::cost::CostRequest,
+    ) -> Result<crate::cost::CostReport, ProviderError> {
+        self.cost_by_resource_group(req).await
     }
 
     async fn describe(&self, cluster: &ClusterLocator) -> Result<DiscoveredCluster, ProviderError> {

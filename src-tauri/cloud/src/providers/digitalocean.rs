@@ -29,6 +29,8 @@ const PER_PAGE: u32 = 200;
 /// A runaway `next` chain (a server bug, or a loop) must end.
 const MAX_PAGES: usize = 1000;
 
+mod cost;
+
 pub struct DigitalOceanProvider {
     account: String,
     rest: RestClient,
@@ -174,6 +176,13 @@ impl Provider for DigitalOceanProvider {
             what: "the cluster list".into(),
             detail: format!("more than {MAX_PAGES} pages; the `next` links may loop"),
         })
+    }
+
+    async fn daily_costs(
+        &self,
+        req: &crate::cost::CostRequest,
+    ) -> Result<crate::cost::CostReport, ProviderError> {
+        self.costs(req).await
     }
 
     async fn describe(&self, cluster: &ClusterLocator) -> Result<DiscoveredCluster, ProviderError> {

@@ -518,6 +518,15 @@ impl Provider for GcpProvider {
             identity_pem: None,
         })
     }
+
+    /// GKE has no cost-query API: node hours × the bundled, dated price
+    /// table (the opt-in BigQuery billing export is not read yet).
+    async fn daily_costs(
+        &self,
+        req: &crate::cost::CostRequest,
+    ) -> Result<crate::cost::CostReport, ProviderError> {
+        Ok(crate::cost::estimate_report(req, &crate::cost::prices::GCP))
+    }
 }
 
 /// The size rule (GKE's API has no live per-pool count; the real one is the

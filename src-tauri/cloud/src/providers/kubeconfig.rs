@@ -259,6 +259,17 @@ impl Provider for KubeconfigProvider {
             detail: format!("reading the kubeconfig files failed: {e}"),
         })?
     }
+
+    async fn daily_costs(
+        &self,
+        _req: &crate::cost::CostRequest,
+    ) -> Result<crate::cost::CostReport, ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: KIND,
+            what: "cost data for kubeconfig contexts".into(),
+            hint: "No cost source: a kubeconfig has no billing API. Add the cluster's cloud account (Settings → Accounts) to see its cost.".into(),
+        })
+    }
 }
 
 /// Endpoint, CA, identity and token source of one resolved context.

@@ -17,7 +17,10 @@ use async_trait::async_trait;
 use cloudops_core::model::{ClusterSummary, NodePoolSummary, Provider as ProviderKind};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ProviderError;
+use crate::{
+    cost::{CostReport, CostRequest},
+    error::ProviderError,
+};
 
 pub mod aws;
 pub mod azure;
@@ -290,6 +293,18 @@ pub trait Provider: Send + Sync {
 
     /// Endpoint, CA and a self-refreshing token for the cluster's API.
     async fn connect(&self, cluster: &ClusterLocator) -> Result<ClusterConnection, ProviderError>;
+
+    /// The account's daily cost over the request's days, every figure
+    /// labelled actual or estimate (see `crate::cost`). The default is for
+    /// a source with no billing API: it says so.
+    async fn daily_costs(&self, _req: &CostRequest) -> Result<CostReport, ProviderError> {
+        Err(ProviderError::Unsupported {
+            provider: self.kind(),
+            what: "cost data".into(),
+            hint: "this source has no cost source; cost is shown for the cloud accounts only"
+                .into(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -293,6 +293,17 @@ pub struct InvoiceItem {
     pub project_name: Option<String>,
 }
 
+/// `GET /v2/customers/my/balance`. USD as decimal strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Balance {
+    /// What is owed now: the balance plus the month's usage so far.
+    pub month_to_date_balance: String,
+    pub account_balance: String,
+    /// The month's usage so far.
+    pub month_to_date_usage: String,
+    pub generated_at: String,
+}
+
 /// The body of every DigitalOcean error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DoError {

@@ -338,6 +338,70 @@ CREATE TABLE cluster_endpoints (
 ) WITHOUT ROWID;
 "#;
 
+/// Cost (issue 7). `cost_daily` holds one row per account, cluster ('' for
+/// spend no cluster claims: a primary key cannot hold NULL usefully), UTC
+/// day, category, source and currency; a refresh replaces the days it
+/// fetched, so a re-fetched day is never counted twice. `cost_monthly`
+/// holds month-level figures the provider does not split by day.
+/// `cost_closed_days` remembers the days whose data is closed (also the
+/// days that had no cost at all), so they are not fetched again.
+/// `cost_fetches` logs every refresh: its calls (Cost Explorer bills each
+/// page), its days and when the next one is due.
+const V11_COSTS: &str = r#"
+CREATE TABLE cost_daily (
+    provider     TEXT NOT NULL,
+    account      TEXT NOT NULL,
+    cluster_id   TEXT NOT NULL DEFAULT '',
+    day          TEXT NOT NULL,
+    category     TEXT NOT NULL DEFAULT '',
+    source       TEXT NOT NULL CHECK (source IN ('actual','estimate')),
+    currency     TEXT NOT NULL,
+    amount       REAL NOT NULL,
+    final        INTEGER NOT NULL DEFAULT 0 CHECK (final IN (0,1)),
+    collected_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, account, cluster_id, day, category, source, currency)
+) WITHOUT ROWID;
+CREATE INDEX cost_daily_by_day ON cost_daily(day, cluster_id);
+
+CREATE TABLE cost_monthly (
+    provider     TEXT NOT NULL,
+    account      TEXT NOT NULL,
+    cluster_id   TEXT NOT NULL DEFAULT '',
+    month        TEXT NOT NULL,
+    category     TEXT NOT NULL DEFAULT '',
+    source       TEXT NOT NULL CHECK (source IN ('actual','estimate')),
+    currency     TEXT NOT NULL,
+    amount       REAL NOT NULL,
+    collected_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, account, cluster_id, month, category, source, currency)
+) WITHOUT ROWID;
+
+CREATE TABLE cost_closed_days (
+    provider TEXT NOT NULL,
+    account  TEXT NOT NULL,
+    source   TEXT NOT NULL CHECK (source IN ('actual','estimate')),
+    day      TEXT NOT NULL,
+    PRIMARY KEY (provider, account, source, day)
+) WITHOUT ROWID;
+
+CREATE TABLE cost_fetches (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    provider        TEXT NOT NULL,
+    account         TEXT NOT NULL,
+    fetched_at      INTEGER NOT NULL,
+    api_calls       INTEGER NOT NULL CHECK (api_calls >= 0),
+    pages           INTEGER NOT NULL CHECK (pages >= 0),
+    first_day       TEXT,
+    end_day         TEXT,
+    next_refresh_at INTEGER NOT NULL,
+    reported_amount REAL,
+    reported_currency TEXT,
+    notes_json      TEXT NOT NULL DEFAULT '[]',
+    error           TEXT
+);
+CREATE INDEX cost_fetches_by_account ON cost_fetches(provider, account, fetched_at);
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_FOUNDATION),
@@ -349,6 +413,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V7_ANOMALIES),
     M::up(V8_LOGS),
     M::up(V9_ENDPOINTS),
+    M::up(V11_COSTS),
 ];
 
 pub(crate) fn all() -> Migrations<'static> {

@@ -11,6 +11,7 @@ pub mod anomalies;
 pub mod backup;
 mod cluster_state;
 mod clusters;
+pub mod costs;
 pub mod health;
 pub mod logs;
 pub mod migrations;
@@ -33,6 +34,7 @@ pub use cluster_state::{
     WorkloadRow, WorkloadState, DEFAULT_WORKLOAD_PAGE, MAX_WORKLOAD_PAGE,
 };
 pub use clusters::{AppliedDiscovery, CompleteScope, DiscoveredRow, DiscoveryRun};
+pub use costs::{CostWindow, CostWrite, CostWriteReceipt};
 pub use logs::{merge_patterns, CachedLogLine, LogPatternQuery, StoredPattern};
 pub use query::{Resource, Selector, SeriesPoints, ServiceSummary, Tier};
 pub use retention::{Retention, RollupReport};
@@ -377,6 +379,9 @@ mod tests;
 
 #[cfg(test)]
 mod cluster_state_tests;
+
+#[cfg(test)]
+mod costs_tests;
 
 #[cfg(test)]
 mod health_tests;

@@ -58,6 +58,8 @@ const THROTTLE_CODES: &[&str] = &[
     "TooManyRequestsException",
     "RequestLimitExceeded",
     "SlowDown",
+    // Cost Explorer's "too many requests".
+    "LimitExceededException",
 ];
 
 pub(crate) fn map<E>(err: SdkError<E, HttpResponse>, site: &CallSite<'_>) -> ProviderError

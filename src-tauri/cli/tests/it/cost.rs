@@ -1,0 +1,99 @@
+//! `refresh --sandbox` fetches cost with the other data; `cost` reads it
+//! back from the cache (issue 7 end to end), through the real binary.
+
+use std::collections::BTreeSet;
+
+use super::{cloudops, json};
+
+#[test]
+fn refresh_fetches_cost_of_all_four_clouds_and_cost_reads_it_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cloudops(dir.path(), &["refresh", "--once", "--sandbox", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pass = json(&out);
+    let costs = pass["costs"]
+        .as_array()
+        .expect("the pass reports its cost refresh");
+    let fetched: BTreeSet<&str> = costs
+        .iter()
+        .filter(|c| c["outcome"] == "fetched")
+        .map(|c| c["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fetched,
+        BTreeSet::from(["aws", "azure", "do", "gcp"]),
+        "{costs:?}"
+    );
+
+    let doc = json(&cloudops(
+        dir.path(),
+        &["cost", "--sandbox", "--json", "--forecast"],
+    ));
+    let mtd = doc["month_to_date"].as_array().unwrap();
+    let clouds: BTreeSet<&str> = mtd
+        .iter()
+        .filter(|m| {
+            let best = m["actual"].as_f64().or(m["estimate"].as_f64());
+            best.is_some_and(|v| v > 0.0) && m["cluster_id"].is_string()
+        })
+        .map(|m| m["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        clouds,
+        BTreeSet::from(["aws", "azure", "do", "gcp"]),
+        "{doc}"
+    );
+    // GKE is labelled an estimate, EKS and AKS actuals.
+    for m in mtd {
+        match m["provider"].as_str().unwrap() {
+            "gcp" => assert!(m["actual"].is_null() && m["estimate"].as_f64().unwrap() > 0.0),
+            "aws" | "azure" => assert!(m["actual"].as_f64().is_some(), "{m}"),
+            _ => {}
+        }
+    }
+    assert!(doc["data_age_secs"].as_i64().unwrap() < 600);
+    assert!(!doc["daily"].as_array().unwrap().is_empty());
+    assert_eq!(doc["forecast"]["available"], false);
+    let calls: u64 = doc["fetches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["api_calls"].as_u64().unwrap())
+        .sum();
+    assert!(calls > 0);
+
+    // One cluster only.
+    let one = mtd.iter().find(|m| m["provider"] == "aws").unwrap()["cluster_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let only = json(&cloudops(
+        dir.path(),
+        &["cost", "--sandbox", "--json", "--cluster", &one],
+    ));
+    assert!(only["month_to_date"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["cluster_id"] == one.as_str()));
+
+    // Right after: no account is due, no call is made.
+    let again = json(&cloudops(
+        dir.path(),
+        &["refresh", "--once", "--sandbox", "--json"],
+    ));
+    assert!(again["costs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["outcome"] == "not_due" || c["outcome"] == "no_cost_source"));
+
+    // A bad date is a usage error.
+    let bad = cloudops(dir.path(), &["cost", "--sandbox", "--since", "June"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
