@@ -45,6 +45,35 @@ describe('LogBuffer', () => {
   });
 });
 
+describe('merging late streams by time', () => {
+  it('puts a late batch of older lines in time order, in the rows and the filtered view', () => {
+    const b = new LogBuffer(100);
+    b.setFilter(compileFilter({ text: 'rejected', regex: false, pattern: null }).test);
+    b.append([0, 2, 4, 6, 8, 10].map((i) => logRow(i * 5)));
+    // A stream that connected late: its tail is older than what is shown.
+    b.append([1, 3, 7, 11].map((i) => logRow(i * 5)));
+    expect(b.rows.map((r) => r.ts_ms! - 1_700_000_000_000)).toEqual([0, 5, 10, 15, 20, 30, 35, 40, 50, 55]);
+    // Every tenth line is an error ("rejected").
+    expect(b.view.map((r) => r.ts_ms! - 1_700_000_000_000)).toEqual([0, 10, 20, 30, 40, 50]);
+    // In-order batches still append.
+    b.append([logRow(60)]);
+    expect(b.rows.at(-1)!.ts_ms).toBe(1_700_000_000_060);
+  });
+
+  it('keeps markers after the line they followed', () => {
+    const b = new LogBuffer(100);
+    b.append([logRow(10), logRow(20)]);
+    b.append([logRow(5), logRow(6, { kind: 'gap', ts_ms: null, line: 'gap' }), logRow(15)]);
+    expect(b.rows.map((r) => `${r.kind}:${r.ts_ms === null ? '-' : r.ts_ms - 1_700_000_000_000}`)).toEqual([
+      'line:5',
+      'gap:-',
+      'line:10',
+      'line:15',
+      'line:20',
+    ]);
+  });
+});
+
 describe('filters', () => {
   it('matches text case-insensitively in the line, pod or cluster', () => {
     const f = compileFilter({ text: 'CHECKOUT-3', regex: false, pattern: null });

@@ -102,10 +102,18 @@ export class LogBuffer {
     // A batch larger than the cap keeps only its newest lines.
     const start = Math.max(0, batch.length - this.cap);
     this.evicted += start;
-    for (let i = start; i < batch.length; i++) {
-      const r: Row = { ...batch[i], seq: ++this.seq };
-      this.rows.push(r);
-      if (this.test(r)) this.view.push(r);
+    const fresh: Row[] = [];
+    for (let i = start; i < batch.length; i++) fresh.push({ ...batch[i], seq: ++this.seq });
+    if (this.inOrder(fresh)) {
+      for (const r of fresh) {
+        this.rows.push(r);
+        if (this.test(r)) this.view.push(r);
+      }
+    } else {
+      // A stream that connected late sends its tail after others' newer lines: merge it in by time
+      // (only the affected suffix moves), then rebuild the view.
+      this.rows = mergeByTime(this.rows, fresh);
+      this.view = this.rows.filter(this.test);
     }
     const excess = this.rows.length - this.cap;
     if (excess > 0) {
@@ -118,6 +126,17 @@ export class LogBuffer {
     }
   }
 
+  /** Whether `fresh` can simply go at the end (markers without a time always can). */
+  private inOrder(fresh: Row[]): boolean {
+    let last = lastTime(this.rows);
+    for (const r of fresh) {
+      if (r.ts_ms === null || r.kind !== 'line') continue;
+      if (last !== null && r.ts_ms < last) return false;
+      last = r.ts_ms;
+    }
+    return true;
+  }
+
   setFilter(test: (r: LogRow) => boolean): void {
     this.test = test;
     this.view = this.rows.filter(test);
@@ -128,6 +147,46 @@ export class LogBuffer {
     this.view = [];
     this.evicted = 0;
   }
+}
+
+function lastTime(rows: readonly Row[]): number | null {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i];
+    if (r.kind === 'line' && r.ts_ms !== null) return r.ts_ms;
+  }
+  return null;
+}
+
+/**
+ * `rows` (in time order) with `fresh` merged in by time; ties keep arrival order and markers stay
+ * after the line they followed. Only the suffix newer than the oldest fresh line is rebuilt.
+ */
+export function mergeByTime(rows: Row[], fresh: readonly Row[]): Row[] {
+  const timeOf = (r: Row, prev: number) => (r.kind === 'line' && r.ts_ms !== null ? r.ts_ms : prev);
+  // Fresh rows in time order (a marker keeps the time of the line before it).
+  let prev = -Infinity;
+  const keyed = fresh.map((r) => ({ r, t: (prev = timeOf(r, prev)) }));
+  keyed.sort((a, b) => a.t - b.t || a.r.seq - b.r.seq);
+  const oldest = keyed.length ? keyed[0].t : Infinity;
+  // The first existing row newer than the oldest fresh one.
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const t = rows[mid].ts_ms;
+    if (t !== null && t > oldest) hi = mid;
+    else lo = mid + 1;
+  }
+  const tail = rows.splice(lo);
+  let p = -Infinity;
+  const tailKeyed = tail.map((r) => ({ r, t: (p = timeOf(r, p)) }));
+  let i = 0;
+  let j = 0;
+  while (i < tailKeyed.length || j < keyed.length) {
+    if (j >= keyed.length || (i < tailKeyed.length && tailKeyed[i].t <= keyed[j].t)) rows.push(tailKeyed[i++].r);
+    else rows.push(keyed[j++].r);
+  }
+  return rows;
 }
 
 export interface RowWindow {
