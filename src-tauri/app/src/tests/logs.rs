@@ -432,3 +432,144 @@ fn checkout_is_streamed_across_the_sandbox_clusters_in_batches() {
         }
     }
 }
+
+/// The pump on its own: lines merged by time, a gap marker, the dropped
+/// count of a full channel, the live patterns, and the cache written
+/// before the last batch.
+#[test]
+fn the_pump_batches_lines_markers_dropped_counts_and_patterns() {
+    use cloudops_cloud::logs::{follow_pods, LineSink, LogEvent, LogLine, LogOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    // Recent: the cache prunes patterns older than its retention.
+    let base = cloudops_core::store::now_ms() - 60_000;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let batches: Arc<Mutex<Vec<LogBatch>>> = Arc::default();
+    let seen = Arc::clone(&batches);
+    rt.block_on(async {
+        let (sink, rx) = LineSink::new(8, None).unwrap();
+        let line = |pod: &str, ts_ms: i64, text: &str| LogLine {
+            ts_ns: ts_ms * 1_000_000,
+            cluster: "aws/prod/eu-west-1/payments".into(),
+            namespace: "shop".into(),
+            pod: pod.into(),
+            container: "app".into(),
+            level: Level::Unknown,
+            line: text.into(),
+            truncated: false,
+        };
+        // Two pods, out of order between them.
+        for (pod, ts, text) in [
+            (
+                "checkout-b",
+                (base + 400),
+                "ERROR order 7 rejected: code 503",
+            ),
+            ("checkout-a", base + 100, "INFO GET /items 200"),
+            ("checkout-b", base + 500, "INFO GET /items 200"),
+            (
+                "checkout-a",
+                (base + 200),
+                "ERROR order 9 rejected: code 503",
+            ),
+            ("checkout-a", base + 300, "WARN slow request took 900ms"),
+            ("checkout-b", base + 600, "INFO GET /items 200"),
+        ] {
+            assert!(sink.offer(line(pod, ts, text)));
+        }
+        sink.mark(LogEvent::Gap {
+            cluster: "aws/prod/eu-west-1/payments".into(),
+            pod: "checkout-a".into(),
+            container: "app".into(),
+            last_ts_ns: Some((base + 300) * 1_000_000),
+            reason: "the container restarted".into(),
+        })
+        .await;
+        assert!(sink.offer(line("checkout-a", base + 700, "INFO started")));
+        // The consumer is behind: the channel (8) is full, these are dropped.
+        for i in 0..9 {
+            assert!(!sink.offer(line("checkout-a", (base + 800) + i, "INFO more")));
+        }
+        // No readers: the events above are all there is.
+        let streams = follow_pods(Vec::new(), &LogOptions::default(), &sink);
+        drop(sink);
+        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        crate::logs::pump(
+            5,
+            "shop".into(),
+            rx,
+            streams,
+            false,
+            stop,
+            crate::logs::CacheSink {
+                data_dir: dir.path().to_path_buf(),
+                keep: 100,
+            },
+            move |b| {
+                seen.lock().unwrap().push(b);
+                true
+            },
+        )
+        .await;
+    });
+    let batches = batches.lock().unwrap();
+    let last = batches.last().unwrap();
+    assert!(last.done);
+    assert_eq!(last.dropped, 9);
+    let rows: Vec<_> = batches.iter().flat_map(|b| b.rows.iter()).collect();
+    assert_eq!(rows.iter().filter(|r| r.kind == "gap").count(), 1);
+    let gap = rows.iter().find(|r| r.kind == "gap").unwrap();
+    assert!(gap.line.contains("container restarted"), "{gap:?}");
+    assert_eq!(gap.ts_ms, Some(base + 300));
+    let lines: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.kind == "line")
+        .map(|r| r.ts_ms.unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (base + 100),
+            (base + 200),
+            (base + 300),
+            (base + 400),
+            (base + 500),
+            (base + 600),
+            (base + 700)
+        ]
+    );
+    let errors: Vec<_> = rows.iter().filter(|r| r.level == "error").collect();
+    assert_eq!(errors.len(), 2);
+    assert!(errors
+        .iter()
+        .all(|r| r.pattern.as_deref() == Some("order <NUM> rejected: code <NUM>")));
+    let patterns = last.patterns.as_ref().unwrap();
+    let rejected = patterns
+        .iter()
+        .find(|p| p.template == "order <NUM> rejected: code <NUM>")
+        .unwrap();
+    assert_eq!(rejected.count, 2);
+    assert_eq!(rejected.pods, ["checkout-a", "checkout-b"]);
+    assert!(patterns.iter().any(|p| p.level == "warn"), "{patterns:?}");
+
+    // Cached before the last batch went out.
+    let store = Store::open_in(dir.path()).unwrap();
+    let cached = store
+        .cached_workload_lines(None, "shop", "checkout", 100)
+        .unwrap();
+    assert_eq!(cached.len(), 7);
+    let stored = store
+        .log_patterns(&cloudops_core::store::LogPatternQuery::default())
+        .unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .find(|p| p.template == "order <NUM> rejected: code <NUM>")
+            .map(|p| p.count),
+        Some(2)
+    );
+}
