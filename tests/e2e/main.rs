@@ -8,6 +8,7 @@
 mod actions;
 mod driver;
 mod health_alerts;
+mod logs;
 mod metrics;
 
 use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};

@@ -6,6 +6,7 @@ mod actions;
 pub mod args;
 mod commands;
 pub mod fleet;
+pub mod logs;
 pub mod notify;
 mod state;
 
@@ -59,7 +60,12 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::actions::audit_log,
             commands::actions::audit_export,
             commands::actions::read_only_get,
-            commands::actions::read_only_set
+            commands::actions::read_only_set,
+            commands::logs::logs_follow,
+            commands::logs::logs_stop,
+            commands::logs::logs_cached,
+            commands::logs::logs_patterns,
+            commands::logs::cluster_events
         ])
 }
 

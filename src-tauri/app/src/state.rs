@@ -10,6 +10,7 @@ use crate::{
     actions::{ActionState, AppSettings},
     commands::CommandError,
     fleet::Mode,
+    logs::LogSessions,
 };
 
 /// Reads one environment variable. The process environment in the app; a
@@ -38,6 +39,8 @@ pub struct AppState {
     /// The persisted read-only setting (`settings.json`), the `WriteGuard`
     /// of every apply.
     read_only: Arc<RwLock<bool>>,
+    /// The log streams the webview follows (`logs_follow` / `logs_stop`).
+    log_sessions: Arc<LogSessions>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             env: Arc::new(|k: &str| std::env::var(k).ok()),
             actions: Arc::new(ActionState::default()),
             read_only: Arc::new(RwLock::new(read_only)),
+            log_sessions: Arc::new(LogSessions::default()),
         }
     }
 
@@ -122,6 +126,10 @@ impl AppState {
         AppSettings { read_only: enabled }.save(&self.base_dir)?;
         *current = enabled;
         Ok(())
+    }
+
+    pub fn log_sessions(&self) -> Arc<LogSessions> {
+        Arc::clone(&self.log_sessions)
     }
 
     pub fn refresh_signal(&self) -> Arc<Notify> {

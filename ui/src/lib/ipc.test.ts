@@ -1,12 +1,24 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
-const core = vi.hoisted(() => ({ invoke: vi.fn(), isTauri: vi.fn(() => true) }));
+const core = vi.hoisted(() => ({
+  invoke: vi.fn(),
+  isTauri: vi.fn(() => true),
+  // Tauri's Channel, reduced to what logsFollow uses.
+  Channel: class {
+    onmessage: (m: unknown) => void = () => {};
+  },
+}));
 vi.mock('@tauri-apps/api/core', () => core);
 vi.mock('@tauri-apps/api/event', () => import('../test/events'));
 
 import {
   anomaliesList,
   anomalyGet,
+  clusterEvents,
+  logsCached,
+  logsFollow,
+  logsPatterns,
+  logsStop,
   appInfo,
   diagnosticsText,
   fleetHealth,
@@ -174,5 +186,34 @@ describe('diagnosticsText', () => {
   it('carries kind, message and hint', () => {
     const text = diagnosticsText({ kind: 'cache', message: 'locked', hint: 'close it' });
     expect(text).toBe('kind: cache\nmessage: locked\nhint: close it');
+  });
+});
+
+describe('logs commands', () => {
+  const target = { clusters: ['aws/a/r/c'], namespace: 'shop', deployment: 'checkout', pod: null, container: null };
+
+  it('pass the argument names the Rust commands take', async () => {
+    core.invoke.mockResolvedValue(null);
+    await logsStop(3);
+    expect(core.invoke).toHaveBeenLastCalledWith('logs_stop', { streamId: 3 });
+    await logsCached(target, 500);
+    expect(core.invoke).toHaveBeenLastCalledWith('logs_cached', { target, limit: 500 });
+    await logsPatterns('aws/a/r/c', 600);
+    expect(core.invoke).toHaveBeenLastCalledWith('logs_patterns', { cluster: 'aws/a/r/c', sinceSeconds: 600 });
+    await clusterEvents('aws/a/r/c');
+    expect(core.invoke).toHaveBeenLastCalledWith('cluster_events', { clusterId: 'aws/a/r/c' });
+  });
+
+  it('logsFollow hands a channel as onBatch and delivers its batches', async () => {
+    core.invoke.mockResolvedValue({ stream_id: 1, streams: 3, clusters: target.clusters, skipped: [] });
+    const got = vi.fn();
+    const options = { since_seconds: null, tail: 200, previous: false, filter: null, follow: true };
+    await expect(logsFollow(target, options, got)).resolves.toMatchObject({ stream_id: 1 });
+    const [cmd, args] = core.invoke.mock.calls.at(-1) as [string, { target: unknown; options: unknown; onBatch: { onmessage: (m: unknown) => void } }];
+    expect(cmd).toBe('logs_follow');
+    expect(args.target).toEqual(target);
+    expect(args.options).toEqual(options);
+    args.onBatch.onmessage({ stream_id: 1, rows: [], dropped: 0, patterns: null, done: true });
+    expect(got).toHaveBeenCalledWith({ stream_id: 1, rows: [], dropped: 0, patterns: null, done: true });
   });
 });

@@ -1,6 +1,6 @@
 // Typed client for the Tauri commands. Every call rejects with a CommandError, never with a raw value,
 // so screens can render message + hint without guessing the shape.
-import { invoke, isTauri } from '@tauri-apps/api/core';
+import { Channel, invoke, isTauri } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { AccountInput } from './bindings/AccountInput';
 import type { ActionOutcome } from './bindings/ActionOutcome';
@@ -40,8 +40,16 @@ import type { WorkloadKey } from './bindings/WorkloadKey';
 import type { WorkloadPage } from './bindings/WorkloadPage';
 import type { WorkloadQuery } from './bindings/WorkloadQuery';
 import type { WorkloadUsage } from './bindings/WorkloadUsage';
+import type { CachedLogs } from './bindings/CachedLogs';
+import type { ClusterEvent } from './bindings/ClusterEvent';
+import type { LogBatch } from './bindings/LogBatch';
+import type { LogFollowOptions } from './bindings/LogFollowOptions';
+import type { LogFollowStarted } from './bindings/LogFollowStarted';
+import type { LogTarget } from './bindings/LogTarget';
+import type { PatternView } from './bindings/PatternView';
 
 export type { ActionOutcome, ActionProgress, AuditRow, RolloutPreview, ScalePreview };
+export type { CachedLogs, ClusterEvent, LogBatch, LogFollowOptions, LogFollowStarted, LogTarget, PatternView };
 export type { AccountInput, AccountTestResult, AccountView, AppInfo, CommandError, DiscoveryFinished, DiscoveryProgress, FleetOverview, Mode, SourceError };
 
 /** Event names, as `src-tauri/app/src/fleet.rs` emits them. */
@@ -205,6 +213,36 @@ export function readOnlySet(enabled: boolean): Promise<boolean> {
 }
 
 /** Calls `cb` for every `action-progress` event. Returns the unlisten function. */
+/**
+ * Follows logs: batches (every ~100 ms or 500 lines, with the dropped count and gap markers) arrive on
+ * `onBatch` until the last one (`done`) or `logsStop(stream_id)`.
+ */
+export function logsFollow(target: LogTarget, options: LogFollowOptions, onBatch: (b: LogBatch) => void): Promise<LogFollowStarted> {
+  if (!isTauri()) return call<LogFollowStarted>('logs_follow');
+  const channel = new Channel<LogBatch>();
+  channel.onmessage = onBatch;
+  return call<LogFollowStarted>('logs_follow', { target, options, onBatch: channel });
+}
+
+export function logsStop(streamId: number): Promise<boolean> {
+  return call<boolean>('logs_stop', { streamId });
+}
+
+/** The target's cached lines (the newest `limit`) and its clusters' cached patterns, with their time. */
+export function logsCached(target: LogTarget, limit: number): Promise<CachedLogs> {
+  return call<CachedLogs>('logs_cached', { target, limit });
+}
+
+/** Cached error patterns of a cluster (null: the fleet, merged), seen within `sinceSeconds`. */
+export function logsPatterns(cluster: string | null, sinceSeconds: number | null): Promise<PatternView[]> {
+  return call<PatternView[]>('logs_patterns', { cluster, sinceSeconds });
+}
+
+/** The cluster's events as last collected, folded by object and reason, most recent first. */
+export function clusterEvents(clusterId: string): Promise<ClusterEvent[]> {
+  return call<ClusterEvent[]>('cluster_events', { clusterId });
+}
+
 export function onActionProgress(cb: (p: ActionProgress) => void): () => void {
   return subscribe<ActionProgress>(EVENT_ACTION_PROGRESS, cb);
 }

@@ -142,3 +142,13 @@ describe('open cluster commands', () => {
     expect(matchCommands(':payments', withClusters)).toEqual([]);
   });
 });
+
+describe('logs entries', () => {
+  it('offers "Logs: X across clusters" for deployments in several clusters', () => {
+    const cmds = buildCommands({ deployments: [{ namespace: 'shop', name: 'checkout', clusters: ['a', 'b', 'c'] }] });
+    const [first] = matchCommands('logs checkout', cmds);
+    expect(first.title).toBe('Logs: checkout across clusters');
+    expect(first.action).toEqual({ type: 'open-logs', clusters: ['a', 'b', 'c'], namespace: 'shop', deployment: 'checkout' });
+    expect(buildCommands().some((c) => c.action.type === 'open-logs')).toBe(false);
+  });
+});

@@ -7,7 +7,8 @@ export type PaletteAction =
   | { type: 'reload-fleet' }
   | { type: 'refresh-fleet' }
   | { type: 'focus-filter' }
-  | { type: 'open-cluster'; clusterId: string };
+  | { type: 'open-cluster'; clusterId: string }
+  | { type: 'open-logs'; clusters: string[]; namespace: string; deployment: string };
 
 /** What the palette needs to offer "Open cluster …" (a subset of ClusterSummary). */
 export interface PaletteCluster {
@@ -40,7 +41,13 @@ const SCREEN_KEYWORDS: Record<ScreenId, string[]> = {
 };
 
 export function buildCommands(
-  opts: { hasFilter?: boolean; canRefresh?: boolean; clusters?: readonly PaletteCluster[] } = {},
+  opts: {
+    hasFilter?: boolean;
+    canRefresh?: boolean;
+    clusters?: readonly PaletteCluster[];
+    /** Deployments running in several clusters: "Logs: X across clusters". */
+    deployments?: readonly { namespace: string; name: string; clusters: string[] }[];
+  } = {},
 ): PaletteCommand[] {
   const commands: PaletteCommand[] = SCREENS.map((s) => ({
     id: `go:${s.id}`,
@@ -85,6 +92,15 @@ export function buildCommands(
       hint: `${providerLabel(c.provider)} · ${c.region}`,
       keywords: [c.provider, providerLabel(c.provider), c.account, c.region, c.id],
       action: { type: 'open-cluster', clusterId: c.id },
+    });
+  }
+  for (const d of opts.deployments ?? []) {
+    commands.push({
+      id: `logs:${d.namespace}/${d.name}`,
+      title: `Logs: ${d.name} across clusters`,
+      hint: `${d.namespace} · ${d.clusters.length} clusters`,
+      keywords: ['logs', 'tail', 'stream', 'errors', 'patterns', d.namespace],
+      action: { type: 'open-logs', clusters: [...d.clusters], namespace: d.namespace, deployment: d.name },
     });
   }
   return commands;

@@ -8,6 +8,7 @@ pub mod anomalies;
 pub mod cluster;
 mod error;
 pub mod health;
+pub mod logs;
 mod names;
 pub mod workloads;
 

@@ -32,4 +32,9 @@ pub const COMMAND_NAMES: &[&str] = &[
     "audit_export",
     "read_only_get",
     "read_only_set",
+    "logs_follow",
+    "logs_stop",
+    "logs_cached",
+    "logs_patterns",
+    "cluster_events",
 ];

@@ -13,6 +13,7 @@ vi.mock('@tauri-apps/api/core', () => core);
 vi.mock('@tauri-apps/api/event', () => import('../../test/events'));
 
 import Workloads from './Workloads.svelte';
+import { closeLogs, logsPanel } from '../../lib/logsPanel.svelte';
 
 const TOTAL = 30_000;
 
@@ -160,6 +161,24 @@ describe('Workloads screen', () => {
     await user.keyboard('{Home}');
     expect(viewport.scrollTop).toBe(0);
     expect(table).toHaveAttribute('aria-activedescendant', 'workload-0');
+  });
+
+  it('opens the logs of the selected deployment with l', async () => {
+    const user = userEvent.setup();
+    backend();
+    render(Workloads);
+    await screen.findByTestId('workloads-total');
+    const table = screen.getByTestId('workloads-table');
+    table.focus();
+    await user.keyboard('{ArrowDown}l');
+    expect(logsPanel.target).toEqual({
+      clusters: [row(1).cluster],
+      namespace: row(1).namespace,
+      deployment: row(1).name,
+      pod: null,
+      container: null,
+    });
+    closeLogs();
   });
 
   it('dims a stale table and says why', async () => {
