@@ -22,8 +22,8 @@ use cloudops_cloud::{
 use cloudops_core::analysis::alerts::AlertRules;
 use cloudops_core::analysis::pass::{after_pass, PassPolicies};
 use cloudops_core::model::DiscoveryProgress;
-use cloudops_core::store::Alert;
 use cloudops_core::store::{now_ms, retention::Retention};
+use cloudops_core::store::{Alert, AlertChanges};
 use cloudops_sandbox::{Sandbox, World};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -376,6 +376,18 @@ pub(crate) async fn evaluate_alerts<R: Runtime>(
             return;
         }
     };
+    announce_alerts(app, &changes, clusters, now);
+}
+
+/// Tells the window what an evaluation changed (`alerts-changed`) and sends
+/// the desktop notifications it calls for. Shared by the collection pass
+/// and the log streams (whose new patterns and spikes raise alerts).
+pub(crate) fn announce_alerts<R: Runtime>(
+    app: &AppHandle<R>,
+    changes: &AlertChanges,
+    clusters: u32,
+    now: i64,
+) {
     let notify: Vec<Alert> = changes.to_notify().cloned().collect();
     for a in &notify {
         tracing::warn!(alert = a.id, cluster = %a.cluster_id, "{}", a.message);

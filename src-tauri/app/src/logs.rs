@@ -19,8 +19,9 @@ use cloudops_cloud::logs::{LogEvent, LogLine, LogStreams, Reorder};
 use cloudops_core::analysis::logs::{
     parse_line, template, Level, Observed, Pattern, PatternLimits, PatternTable,
 };
+use cloudops_core::analysis::{alerts::AlertRules, log_alerts::record_patterns};
 use cloudops_core::store::logs::{LINE_RETENTION_MS, PATTERN_RETENTION_MS};
-use cloudops_core::store::{now_ms, CachedLogLine};
+use cloudops_core::store::{now_ms, AlertChanges, AlertPolicy, CachedLogLine};
 use cloudops_core::Store;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
@@ -311,17 +312,29 @@ impl Keeper {
     }
 }
 
+/// Called with the alerts a write of patterns raised (a new error
+/// template, a spike): the app tells the window and notifies.
+pub type OnLogAlerts = Box<dyn Fn(AlertChanges) + Send + Sync>;
+
 /// Where the pump's lines go besides the webview.
 pub struct CacheSink {
     pub data_dir: PathBuf,
     /// Lines kept per pod/container.
     pub keep: usize,
+    /// Thresholds of the new-pattern and spike alerts.
+    pub rules: AlertRules,
+    pub on_alerts: Option<OnLogAlerts>,
 }
 
 /// Writes what the keeper holds; the store opens on first use and moves
 /// between the pump and the blocking thread. A busy cache (a collection
 /// pass writing) keeps the data for the next try instead of losing it.
-async fn write_cache(store: Option<Store>, dir: PathBuf, keeper: &mut Keeper) -> Option<Store> {
+async fn write_cache(
+    store: Option<Store>,
+    cache: &CacheSink,
+    keeper: &mut Keeper,
+) -> Option<Store> {
+    let dir = cache.data_dir.clone();
     let (mut patterns, mut lines) = keeper.take();
     if let Some((p, l)) = keeper.unwritten.take() {
         // Older first, so that the ring keeps the newest lines.
@@ -332,42 +345,78 @@ async fn write_cache(store: Option<Store>, dir: PathBuf, keeper: &mut Keeper) ->
         return store;
     }
     let keep = keeper.keep;
+    let rules = cache.rules.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let mut store = match store {
             Some(s) => s,
             None => match Store::open_in(&dir) {
                 Ok(s) => s,
-                Err(e) => return Err(Box::new((e, None, patterns, lines))),
+                Err(e) => {
+                    return Err(Box::new((
+                        e,
+                        None,
+                        patterns,
+                        lines,
+                        AlertChanges::default(),
+                    )))
+                }
             },
         };
         let now = now_ms();
+        let mut raised = AlertChanges::default();
         // Each call is one transaction: what failed is retried, what was
         // written is not (a pattern merged twice would count twice).
         let mut patterns = patterns.into_iter();
         while let Some((cluster, p)) = patterns.next() {
-            if let Err(e) = store.merge_log_patterns(&cluster, &p) {
-                let rest = std::iter::once((cluster, p)).chain(patterns).collect();
-                return Err(Box::new((e, Some(store), rest, lines)));
+            match record_patterns(
+                &mut store,
+                &rules,
+                &AlertPolicy::default(),
+                &cluster,
+                &p,
+                now / 1000,
+            ) {
+                Ok(c) => {
+                    raised.opened.extend(c.opened);
+                    raised.folded.extend(c.folded);
+                    raised.raised.extend(c.raised);
+                    raised.escalated.extend(c.escalated);
+                }
+                Err(e) => {
+                    let rest = std::iter::once((cluster, p)).chain(patterns).collect();
+                    return Err(Box::new((e, Some(store), rest, lines, raised)));
+                }
             }
         }
         let mut lines = lines.into_iter();
         while let Some(buf) = lines.next() {
             if let Err(e) = store.append_log_lines(&buf, keep, now) {
                 let rest = std::iter::once(buf).chain(lines).collect();
-                return Err(Box::new((e, Some(store), Vec::new(), rest)));
+                return Err(Box::new((e, Some(store), Vec::new(), rest, raised)));
             }
         }
         // Housekeeping only: the next write prunes if this one cannot.
         if let Err(e) = store.prune_logs(now - LINE_RETENTION_MS, now - PATTERN_RETENTION_MS) {
             tracing::debug!(error = %e, "log cache not pruned this time");
         }
-        Ok(store)
+        Ok((store, raised))
     })
     .await;
+    let announce = |raised: AlertChanges| {
+        if let Some(f) = &cache.on_alerts {
+            if !(raised.opened.is_empty() && raised.raised.is_empty() && raised.folded.is_empty()) {
+                f(raised);
+            }
+        }
+    };
     match joined {
-        Ok(Ok(s)) => Some(s),
+        Ok(Ok((s, raised))) => {
+            announce(raised);
+            Some(s)
+        }
         Ok(Err(failed)) => {
-            let (e, store, patterns, mut lines) = *failed;
+            let (e, store, patterns, mut lines, raised) = *failed;
+            announce(raised);
             // The stream goes on: the cache is a record, not the display.
             tracing::warn!(error = %e, "cannot cache log lines yet; will retry");
             // Bounded: the newest `keep` of each stream, the newest
@@ -524,7 +573,7 @@ pub async fn pump(
             }
         }
         if last_cache.elapsed() >= CACHE_EVERY {
-            store = write_cache(store, cache.data_dir.clone(), &mut keeper).await;
+            store = write_cache(store, &cache, &mut keeper).await;
             last_cache = Instant::now();
         }
     }
@@ -534,13 +583,13 @@ pub async fn pump(
     live.changed = true;
     // Cached before the last batch: once the panel sees `done`, the cache
     // holds everything that passed.
-    let mut store = write_cache(store, cache.data_dir.clone(), &mut keeper).await;
+    let mut store = write_cache(store, &cache, &mut keeper).await;
     for _ in 1..FINAL_WRITE_TRIES {
         if keeper.unwritten.is_none() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        store = write_cache(store, cache.data_dir.clone(), &mut keeper).await;
+        store = write_cache(store, &cache, &mut keeper).await;
     }
     if listening {
         // The final batch may be large; it is still bounded by the reorder

@@ -11,18 +11,22 @@ use cloudops_cloud::logs::{
     follow_deployment, follow_pods, LineSink, LogError, LogOptions, PodRef,
     DEFAULT_CHANNEL_CAPACITY,
 };
+use cloudops_core::analysis::alerts::AlertRules;
 use cloudops_core::store::logs::DEFAULT_LINES_PER_STREAM;
 use cloudops_core::store::{merge_patterns, now_ms, LogPatternQuery, StoredPattern};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 
 use super::actions::{check_label, check_subdomain};
 use super::cluster::check_text;
 use super::CommandError;
 use crate::logs::{pump, row_of_cached, run_session, CacheSink, LogBatch, LogRow, PatternView};
-use crate::{fleet::Mode, state::AppState};
+use crate::{
+    fleet::{announce_alerts, Mode},
+    state::AppState,
+};
 
 /// Clusters one stream may span (a deployment across clouds).
 pub const MAX_CLUSTERS: usize = 16;
@@ -193,7 +197,8 @@ fn unknown_cluster(id: &str) -> CommandError {
 /// Follows the target's logs; batches arrive on `on_batch` until the
 /// readers end or `logs_stop` is called with the returned id.
 #[tauri::command]
-pub async fn logs_follow(
+pub async fn logs_follow<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     target: LogTarget,
     options: LogFollowOptions,
@@ -287,9 +292,16 @@ pub async fn logs_follow(
         clusters,
         skipped,
     };
+    // The collection pass's thresholds file; a bad one is reported by the
+    // pass, and the seed thresholds apply here.
+    let rules = AlertRules::load(state.base_dir()).unwrap_or_default();
     let cache = CacheSink {
         data_dir: state.data_dir(),
         keep: DEFAULT_LINES_PER_STREAM,
+        rules,
+        on_alerts: Some(Box::new(move |changes| {
+            announce_alerts(&app, &changes, 1, now_ms() / 1000);
+        })),
     };
     let namespace = target.namespace.clone();
     tauri::async_runtime::spawn(run_session(

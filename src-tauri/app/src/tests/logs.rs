@@ -338,6 +338,7 @@ fn checkout_is_streamed_across_the_sandbox_clusters_in_batches() {
     };
     let (channel, got) = collecting_channel();
     let started = tauri::async_runtime::block_on(logs_follow(
+        app.handle().clone(),
         app.state(),
         target.clone(),
         LogFollowOptions {
@@ -400,6 +401,7 @@ fn checkout_is_streamed_across_the_sandbox_clusters_in_batches() {
     // Followed: runs until stopped, then ends with a last batch.
     let (channel, got) = collecting_channel();
     let started = tauri::async_runtime::block_on(logs_follow(
+        app.handle().clone(),
         app.state(),
         target,
         LogFollowOptions {
@@ -508,6 +510,8 @@ fn the_pump_batches_lines_markers_dropped_counts_and_patterns() {
             crate::logs::CacheSink {
                 data_dir: dir.path().to_path_buf(),
                 keep: 100,
+                rules: Default::default(),
+                on_alerts: None,
             },
             move |b| {
                 seen.lock().unwrap().push(b);
@@ -571,5 +575,85 @@ fn the_pump_batches_lines_markers_dropped_counts_and_patterns() {
             .find(|p| p.template == "order <NUM> rejected: code <NUM>")
             .map(|p| p.count),
         Some(2)
+    );
+}
+
+/// A cluster whose logs were seen before: a new error template streamed
+/// through the pump raises an alert through the callback the app wires to
+/// `alerts-changed` and the desktop notifications.
+#[test]
+fn a_new_error_template_in_a_stream_raises_an_alert() {
+    use cloudops_cloud::logs::{follow_pods, LineSink, LogLine, LogOptions};
+    use cloudops_core::analysis::alerts::AlertRule;
+    use cloudops_core::analysis::logs::{PatternLimits, PatternTable};
+
+    const CLUSTER: &str = "aws/prod/eu-west-1/payments";
+    let dir = tempfile::tempdir().unwrap();
+    let now = cloudops_core::store::now_ms();
+    // An hour ago the cluster already had a known error template.
+    {
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let mut table = PatternTable::new(PatternLimits::default());
+        table.observe(
+            CLUSTER,
+            "checkout-a",
+            now - 3_600_000,
+            "ERROR upstream timeout",
+        );
+        store.merge_log_patterns(CLUSTER, &table.drain()).unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let raised: Arc<Mutex<Vec<cloudops_core::store::AlertChanges>>> = Arc::default();
+    let got = Arc::clone(&raised);
+    rt.block_on(async {
+        let (sink, rx) = LineSink::new(64, None).unwrap();
+        for i in 0..8 {
+            assert!(sink.offer(LogLine {
+                ts_ns: (now - 10_000 + i) * 1_000_000,
+                cluster: CLUSTER.into(),
+                namespace: "shop".into(),
+                pod: "checkout-b".into(),
+                container: "app".into(),
+                level: Level::Unknown,
+                line: format!("ERROR payment declined for order {}", 100 + i),
+                truncated: false,
+            }));
+        }
+        let streams = follow_pods(Vec::new(), &LogOptions::default(), &sink);
+        drop(sink);
+        let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+        crate::logs::pump(
+            6,
+            "shop".into(),
+            rx,
+            streams,
+            false,
+            stop,
+            crate::logs::CacheSink {
+                data_dir: dir.path().to_path_buf(),
+                keep: 100,
+                rules: Default::default(),
+                on_alerts: Some(Box::new(move |c| got.lock().unwrap().push(c))),
+            },
+            |_| true,
+        )
+        .await;
+    });
+    let raised = raised.lock().unwrap();
+    let opened: Vec<_> = raised.iter().flat_map(|c| c.opened.iter()).collect();
+    assert_eq!(opened.len(), 1, "{raised:?}");
+    assert_eq!(opened[0].rule, AlertRule::LogNewPattern);
+    assert_eq!(opened[0].cluster_id, CLUSTER);
+    assert_eq!(opened[0].value, 8.0);
+    assert!(
+        opened[0]
+            .message
+            .contains("payment declined for order <NUM>"),
+        "{}",
+        opened[0].message
     );
 }
