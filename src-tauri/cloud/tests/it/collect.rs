@@ -132,6 +132,21 @@ async fn every_sandbox_cluster_yields_nodes_pods_disk_workloads_and_a_prometheus
             "{}: no workload usage",
             c.cluster_id
         );
+        // The sandbox's deployments all state requests (generate.rs), so
+        // every workload carries a positive per-pod request.
+        for w in workloads {
+            assert!(
+                w.requests_cpu_cores.is_some_and(|v| v > 0.0)
+                    && w.requests_memory_bytes
+                        .is_some_and(|v| v >= 1024.0 * 1024.0),
+                "{}: {}/{} requests {:?} {:?}",
+                c.cluster_id,
+                w.namespace,
+                w.name,
+                w.requests_cpu_cores,
+                w.requests_memory_bytes
+            );
+        }
         assert!(
             workloads.iter().any(|w| w.hpa.is_some()),
             "{}: no HPA",

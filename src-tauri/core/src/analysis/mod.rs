@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod anomaly;
 pub mod anomaly_eval;
 pub mod causes;
+pub mod cost_allocation;
 pub mod health;
 pub mod hpa;
 pub mod logs;

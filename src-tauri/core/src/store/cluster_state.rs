@@ -89,6 +89,15 @@ pub struct WorkloadState {
     /// answered; `None` otherwise (unknown, not zero).
     pub cpu_cores: Option<f64>,
     pub memory_bytes: Option<f64>,
+    /// What one pod asks for (the pod template's effective request: the
+    /// containers' sum, or the largest init container's when that is
+    /// more). `None` when no container states a request for the resource,
+    /// which is not zero: the scheduler then places it on usage alone.
+    /// Snapshots written before requests were collected read as `None`.
+    #[serde(default)]
+    pub requests_cpu_cores: Option<f64>,
+    #[serde(default)]
+    pub requests_memory_bytes: Option<f64>,
 }
 
 /// Events with the same involved object and reason, folded into one.
