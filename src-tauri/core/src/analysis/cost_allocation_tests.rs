@@ -130,11 +130,12 @@ fn known_requests_and_usage_split_by_the_larger_of_the_two() {
 fn claims_beyond_capacity_are_scaled_and_idle_is_zero() {
     let nodes = [node("a", 2.0, 8.0, 5.0)];
     let workloads = [
-        demand("a", "x", 2, (Some(1.0), Some(1.0)), (Some(1.5), None)),
+        demand("a", "x", 2, (Some(1.0), Some(1.0)), (Some(3.0), None)),
         demand("b", "y", 1, (Some(1.0), Some(1.0)), (None, None)),
     ];
     let a = allocate(&nodes, &workloads, CostSplit::Reference).unwrap();
-    // 4 cores claimed on 2: halved, and idle CPU is gone.
+    // x uses 3 cores (above its 2 requested), y requests 1: 4 cores
+    // claimed on 2 are halved, and idle CPU is gone.
     let x = a.workloads.iter().find(|l| l.name == "x").unwrap();
     assert!(close(x.cpu_cores, 1.5));
     assert!(close(a.idle.cpu_cores, 0.0) && a.idle.cpu_cost < 1e-9);
