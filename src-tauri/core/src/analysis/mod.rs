@@ -9,6 +9,8 @@ pub mod anomaly;
 pub mod anomaly_eval;
 pub mod causes;
 pub mod cost_allocation;
+pub mod cost_forecast;
+pub mod cost_series;
 pub mod health;
 pub mod hpa;
 pub mod logs;
