@@ -11,6 +11,7 @@ mod act;
 mod alerts;
 mod anomalies;
 mod cache;
+mod cost;
 mod latency;
 mod logs;
 mod refresh;
