@@ -338,6 +338,26 @@ CREATE TABLE cluster_endpoints (
 ) WITHOUT ROWID;
 "#;
 
+/// Monthly cost budgets (issue 7): per cloud, cluster or tag, with three
+/// rising alert thresholds in percent (analysis/cost_budget.rs). `scope_key`
+/// is the cloud, the cluster id or the tag key; `scope_value` the tag value
+/// (empty otherwise). Names are unique so that the CLI can address a budget
+/// by name. Times are unix seconds.
+const V12_BUDGETS: &str = r#"
+CREATE TABLE budgets (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    name            TEXT NOT NULL UNIQUE,
+    scope_kind      TEXT NOT NULL CHECK (scope_kind IN ('fleet','cloud','cluster','tag')),
+    scope_key       TEXT NOT NULL DEFAULT '',
+    scope_value     TEXT NOT NULL DEFAULT '',
+    amount          REAL NOT NULL CHECK (amount > 0),
+    currency        TEXT NOT NULL,
+    thresholds_json TEXT NOT NULL DEFAULT '[50,80,100]',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_FOUNDATION),
@@ -349,6 +369,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V7_ANOMALIES),
     M::up(V8_LOGS),
     M::up(V9_ENDPOINTS),
+    M::up(V12_BUDGETS),
 ];
 
 pub(crate) fn all() -> Migrations<'static> {
