@@ -9,6 +9,7 @@ pub mod anomaly;
 pub mod anomaly_eval;
 pub mod causes;
 pub mod cost_allocation;
+pub mod cost_anomaly;
 pub mod cost_budget;
 pub mod cost_forecast;
 pub mod cost_series;
