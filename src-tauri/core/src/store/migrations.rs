@@ -343,7 +343,13 @@ CREATE TABLE cluster_endpoints (
 /// is the cloud, the cluster id or the tag key; `scope_value` the tag value
 /// (empty otherwise). Names are unique so that the CLI can address a budget
 /// by name. Times are unix seconds.
+///
+/// With them, the per-pod requests the workloads collector now records
+/// (issue 7: cost allocation by max(request, usage) reads them from the
+/// cache); NULL for rows written before, i.e. unknown.
 const V12_BUDGETS: &str = r#"
+ALTER TABLE cluster_workloads ADD COLUMN requests_cpu_cores REAL;
+ALTER TABLE cluster_workloads ADD COLUMN requests_memory_bytes REAL;
 CREATE TABLE budgets (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     name            TEXT NOT NULL UNIQUE,
