@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{NodeState, WorkloadState};
+use crate::store::{NodeState, WorkloadRow, WorkloadState};
 
 /// Kubecost's default CPU price, USD per vCPU-hour.
 pub const REFERENCE_CPU_HOURLY: f64 = 0.031611;
@@ -92,6 +92,22 @@ impl WorkloadDemand {
             request_memory_bytes_per_pod: w.requests_memory_bytes,
             usage_cpu_cores: w.cpu_cores,
             usage_memory_bytes: w.memory_bytes,
+        }
+    }
+}
+
+impl WorkloadDemand {
+    /// From a row of the cached workloads list (offline views).
+    pub fn from_row(r: &WorkloadRow) -> WorkloadDemand {
+        WorkloadDemand {
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            kind: r.kind.clone(),
+            pods: u32::try_from(r.replicas).unwrap_or(0),
+            request_cpu_cores_per_pod: r.requests_cpu_cores,
+            request_memory_bytes_per_pod: r.requests_memory_bytes,
+            usage_cpu_cores: r.cpu,
+            usage_memory_bytes: r.memory,
         }
     }
 }

@@ -265,6 +265,29 @@ fn demand_from_the_cached_snapshot() {
     assert_eq!(d.pods, 0);
     assert_eq!(d.request_cpu_cores_per_pod, Some(0.25));
     assert_eq!(d.usage_cpu_cores, Some(0.1));
+    let row = crate::store::WorkloadRow {
+        cluster: "c".into(),
+        namespace: "shop".into(),
+        name: "web".into(),
+        kind: "Deployment".into(),
+        replicas: 3,
+        ready: 3,
+        updated: 3,
+        available: 3,
+        labels: Default::default(),
+        images: vec![],
+        revision: None,
+        hpa: None,
+        cpu: Some(0.2),
+        memory: None,
+        requests_cpu_cores: Some(0.1),
+        requests_memory_bytes: Some(GI),
+        collected_at: 0,
+    };
+    let d = WorkloadDemand::from_row(&row);
+    assert_eq!(d.pods, 3);
+    assert_eq!(d.request_memory_bytes_per_pod, Some(GI));
+    assert_eq!(d.usage_cpu_cores, Some(0.2));
     let n = NodeCost::from_state(
         &NodeState {
             name: "n".into(),

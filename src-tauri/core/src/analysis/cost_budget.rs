@@ -28,7 +28,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::anomaly::Severity;
-use super::cost_series::DailyCost;
+use super::cost_forecast::MonthForecast;
+use super::cost_series::{civil_from_day, DailyCost};
 
 /// What a budget covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +184,20 @@ pub struct BudgetSpend {
     /// The month-end point forecast, when there is one.
     pub forecast_total: Option<f64>,
     pub currency: String,
+}
+
+impl BudgetSpend {
+    /// The spend of a month-end forecast of the budget's scope (see
+    /// [`daily_spend`]): its actual (plus any filled gap) and point total.
+    pub fn from_forecast(f: &MonthForecast, currency: &str) -> BudgetSpend {
+        let (y, m, _) = civil_from_day(f.month_first_day);
+        BudgetSpend {
+            month: format!("{y:04}-{m:02}"),
+            actual_to_date: f.actual_to_date,
+            forecast_total: Some(f.total),
+            currency: currency.to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -169,3 +169,30 @@ fn daily_spend_adds_the_rows_a_scope_covers() {
     let e = daily_spend(&b(BudgetScope::Fleet), &mixed).unwrap_err();
     assert_eq!(e.kind(), "budget_currency_mismatch");
 }
+
+#[test]
+fn a_month_end_forecast_feeds_a_budget() {
+    use crate::analysis::cost_forecast::{month_end_forecast, ForecastConfig};
+    use crate::analysis::cost_series::day_from_civil;
+    // $40 a day through 2026-11-15: 600 spent, 1200 forecast.
+    let first = day_from_civil(2026, 11, 1);
+    let days: Vec<DailyCost> = (-21..15)
+        .map(|i| DailyCost {
+            day: first + i,
+            amount: 40.0,
+        })
+        .collect();
+    let f = month_end_forecast(&days, &ForecastConfig::default()).unwrap();
+    let spend = BudgetSpend::from_forecast(&f, "USD");
+    assert_eq!(spend.month, "2026-11");
+    assert!((spend.actual_to_date - 600.0).abs() < 1e-9);
+    let s = evaluate(&cluster_budget(), &spend).unwrap();
+    let got: Vec<(BudgetRule, Severity)> = s.firings.iter().map(|f| (f.rule, f.severity)).collect();
+    assert_eq!(
+        got,
+        [
+            (BudgetRule::BudgetActual, Severity::Medium),
+            (BudgetRule::BudgetForecast, Severity::High)
+        ]
+    );
+}
