@@ -385,6 +385,10 @@ fn check(cfg: &ForecastConfig) -> Result<(), ForecastError> {
     Ok(())
 }
 
+/// The longest forecast (and hold-out) in days: a year is plenty for a
+/// month-end forecast, and it bounds the per-origin forecasts kept.
+pub const MAX_HORIZON: usize = 366;
+
 /// Forecasts the `horizon` days after the series' last day.
 pub fn forecast_series(
     s: &CleanSeries,
@@ -392,6 +396,11 @@ pub fn forecast_series(
     cfg: &ForecastConfig,
 ) -> Result<DailyForecast, ForecastError> {
     check(cfg)?;
+    if horizon > MAX_HORIZON {
+        return Err(ForecastError::BadInput(format!(
+            "a forecast of {horizon} days is longer than {MAX_HORIZON}"
+        )));
+    }
     if s.is_empty() {
         return Err(ForecastError::NoHistory);
     }

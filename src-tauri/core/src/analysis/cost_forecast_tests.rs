@@ -200,6 +200,12 @@ fn bad_input_gives_clear_answers() {
         backtest(&h, 0, &cfg).unwrap_err().kind(),
         "bad_forecast_input"
     );
+    // A hold-out beyond a year is refused before anything is computed.
+    let long = series(NOV_1 - 2000, 2000, 0.0, usize::MAX, 1.0, 5);
+    assert_eq!(
+        backtest(&long, MAX_HORIZON + 1, &cfg).unwrap_err().kind(),
+        "bad_forecast_input"
+    );
 }
 
 #[test]
