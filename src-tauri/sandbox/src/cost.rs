@@ -139,6 +139,50 @@ pub(crate) fn cluster_cost(c: &Cluster, from: u64, to: u64, now: u64) -> f64 {
         .sum()
 }
 
+/// A simulated daily cost history of `c` for the cost forecast's backtest
+/// (`cloudops bench cost-forecast`), per the same model (node hours × list
+/// price) but with the history the world does not keep: each pool's size
+/// follows demand hour by hour (a diurnal curve, weekends at about 60 % of
+/// weekdays, a little noise), rounded to whole nodes within the pool's
+/// bounds, and from a seeded day in the second half of the period demand
+/// steps up by 40–80 % (a scale event: a launch, a migration). Day `i` is
+/// the `i`-th of `days`; amounts in USD.
+pub fn simulated_daily_costs(c: &Cluster, days: usize, seed: u64) -> Vec<f64> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let scale_at = days / 2 + rng.usize(..(days / 3).max(1));
+    let scale = 1.4 + 0.4 * rng.f64();
+    // Which weekday day 0 is, so that clusters do not all start on Monday.
+    let first_weekday = rng.usize(..7);
+    (0..days)
+        .map(|i| {
+            let weekend = (first_weekday + i) % 7 >= 5;
+            let step = if i >= scale_at { scale } else { 1.0 };
+            let day_noise = 1.0 + 0.06 * (rng.f64() * 2.0 - 1.0);
+            (0..24)
+                .map(|hour| {
+                    let diurnal = 0.75
+                        + 0.35
+                            * (std::f64::consts::PI * (f64::from(hour) - 6.0) / 12.0)
+                                .sin()
+                                .max(0.0);
+                    let demand = diurnal * step * day_noise * if weekend { 0.6 } else { 1.0 };
+                    c.node_pools
+                        .iter()
+                        .map(|p| {
+                            let want = (f64::from(p.initial_count) * demand).round();
+                            let nodes = want.clamp(
+                                f64::from(p.min_count),
+                                f64::from(p.max_count.max(p.min_count)),
+                            );
+                            nodes * hourly_price(c.cloud, &p.machine_type)
+                        })
+                        .sum::<f64>()
+                })
+                .sum()
+        })
+        .collect()
+}
+
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
 pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -242,6 +286,33 @@ mod tests {
         assert_eq!(month_start(mid_june, 0), 1_748_736_000);
         assert_eq!(rfc3339(month_start(mid_june, -6)), "2024-12-01T00:00:00Z");
         assert_eq!(rfc3339(month_start(mid_june, 7)), "2026-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn simulated_history_has_a_week_and_a_scale_event() {
+        let w = crate::World::generate(1).snapshot();
+        let c = &w.clusters[0];
+        let a = simulated_daily_costs(c, 120, 9);
+        assert_eq!(a, simulated_daily_costs(c, 120, 9));
+        assert_eq!(a.len(), 120);
+        assert!(a.iter().all(|v| v.is_finite() && *v > 0.0));
+        // Weekends are cheaper: the week's minimum is well under its max.
+        let week = &a[..7];
+        let (lo, hi) = week
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
+        assert!(lo < 0.85 * hi, "{week:?}");
+        // The last month costs more than the first (the scale event).
+        let first: f64 = a[..28].iter().sum();
+        let last: f64 = a[92..].iter().sum();
+        assert!(last > 1.2 * first, "{first} {last}");
+        // At most one day's price for a day of the whole pool at its max.
+        let cap: f64 = c
+            .node_pools
+            .iter()
+            .map(|p| 24.0 * f64::from(p.max_count) * hourly_price(c.cloud, &p.machine_type))
+            .sum();
+        assert!(a.iter().all(|v| *v <= cap + 1e-9));
     }
 
     #[test]

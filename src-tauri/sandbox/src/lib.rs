@@ -37,6 +37,7 @@ mod prometheus;
 pub mod world;
 
 pub use chaos::{Chaos, ChaosError, Fault, Target as ChaosTarget};
+pub use cost::simulated_daily_costs;
 pub use world::{Cloud, Cluster, NodePool, World, WorldError, WorldFileError, WorldState};
 
 /// The sandbox's credentials; the provider endpoints accept only these.

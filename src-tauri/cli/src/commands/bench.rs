@@ -44,6 +44,9 @@ pub enum BenchCommand {
     Heatmap(super::bench_heatmap::HeatmapBenchArgs),
     /// The Workloads list's queries on a large cache (issue 5: 30k rows).
     Workloads(super::bench_workloads::WorkloadsBenchArgs),
+    /// The cost forecast's backtest on sandbox cost history: MAPE and
+    /// interval coverage (BRIEF §9 A4: >= 80%).
+    CostForecast(super::bench_cost::CostForecastBenchArgs),
     /// Log lines at a fixed rate through the bounded pipeline: delivered,
     /// dropped, and peak RSS (issue 8: 50k lines/s for 10 s).
     Logs(super::bench_logs::LogsBenchArgs),
@@ -138,6 +141,7 @@ pub fn run(ctx: &Context, command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Heatmap(args) => super::bench_heatmap::bench(ctx, args),
         BenchCommand::Workloads(args) => super::bench_workloads::run(ctx, args),
         BenchCommand::Logs(args) => super::bench_logs::run(ctx, args),
+        BenchCommand::CostForecast(args) => super::bench_cost::run(ctx, args),
     }
 }
 

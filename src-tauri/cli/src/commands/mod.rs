@@ -5,6 +5,7 @@ pub mod anomalies;
 pub mod anomalies_list;
 pub mod bench;
 pub mod bench_anomaly_pass;
+mod bench_cost;
 mod bench_heatmap;
 pub mod bench_logs;
 pub mod bench_store;

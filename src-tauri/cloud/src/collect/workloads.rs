@@ -13,7 +13,10 @@ use k8s_openapi::api::{
 };
 use kube::Api;
 
-use super::{metrics_api::PodUsage, CollectError, Kube};
+use super::{
+    metrics_api::{parse_quantity, PodUsage},
+    CollectError, Kube,
+};
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -55,6 +58,36 @@ fn images(d: &Deployment) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// One pod's effective request of `resource` (`cpu` in cores, `memory` in
+/// bytes), as the scheduler computes it: the sum over the app containers,
+/// or the largest init container's request when that is more (init
+/// containers run one at a time, before the others). `None` when no
+/// container requests it; an unparsable quantity counts as absent.
+fn pod_request(d: &Deployment, resource: &str) -> Option<f64> {
+    let spec = d.spec.template.spec.as_ref()?;
+    let request = |c: &k8s_openapi::api::core::v1::Container| {
+        c.resources
+            .as_ref()
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|r| r.get(resource))
+            .and_then(|q| parse_quantity(&q.0))
+            .filter(|v| *v >= 0.0)
+    };
+    let app: Vec<f64> = spec.containers.iter().filter_map(request).collect();
+    let init = spec
+        .init_containers
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(request)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    let sum = (!app.is_empty()).then(|| app.iter().sum::<f64>());
+    match (sum, init) {
+        (Some(s), Some(i)) => Some(s.max(i)),
+        (s, i) => s.or(i),
+    }
 }
 
 fn target(t: &MetricTarget) -> String {
@@ -213,6 +246,8 @@ pub(crate) fn build(
                 replicasets,
                 cpu_cores: None,
                 memory_bytes: None,
+                requests_cpu_cores: pod_request(d, "cpu"),
+                requests_memory_bytes: pod_request(d, "memory"),
                 namespace,
                 name,
             })
@@ -369,12 +404,43 @@ mod tests {
     }
 
     #[test]
+    fn pod_requests_sum_containers_and_respect_init_containers() {
+        let d = |spec: serde_json::Value| -> Deployment {
+            serde_json::from_value(json!({
+                "metadata": {"name": "w", "namespace": "n"},
+                "spec": {"selector": {}, "template": {"spec": spec}}
+            }))
+            .unwrap()
+        };
+        let two = d(json!({"containers": [
+            {"name": "a", "resources": {"requests": {"cpu": "100m", "memory": "1Gi"}}},
+            {"name": "b", "resources": {"requests": {"cpu": "0.4"}}}
+        ]}));
+        assert_eq!(pod_request(&two, "cpu"), Some(0.5));
+        assert_eq!(pod_request(&two, "memory"), Some(1024.0 * 1024.0 * 1024.0));
+        // A heavier init container sets the pod's request.
+        let init = d(json!({
+            "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "2"}}}],
+            "containers": [{"name": "a", "resources": {"requests": {"cpu": "100m"}}}]
+        }));
+        assert_eq!(pod_request(&init, "cpu"), Some(2.0));
+        // No request, or garbage: unknown rather than zero.
+        let none = d(json!({"containers": [
+            {"name": "a"},
+            {"name": "b", "resources": {"requests": {"cpu": "lots"}}}
+        ]}));
+        assert_eq!(pod_request(&none, "cpu"), None);
+        assert_eq!(pod_request(&none, "memory"), None);
+    }
+
+    #[test]
     fn deployments_get_their_replicasets_hpa_and_pod_usage() {
         let d: Deployment = serde_json::from_value(json!({
             "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"},
                           "annotations": {REVISION: "3"}},
             "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
-                     "template": {"spec": {"containers": [{"name": "app", "image": "web:3"}]}}},
+                     "template": {"spec": {"containers": [{"name": "app", "image": "web:3",
+                     "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}}}]}}},
             "status": {"readyReplicas": 3, "updatedReplicas": 4, "availableReplicas": 3}
         }))
         .unwrap();
@@ -406,6 +472,9 @@ mod tests {
             (4, 3, 4, 3)
         );
         assert_eq!(web.images, ["web:3"]);
+        // One container asking for 250m and 256Mi.
+        assert_eq!(web.requests_cpu_cores, Some(0.25));
+        assert_eq!(web.requests_memory_bytes, Some(256.0 * 1024.0 * 1024.0));
         assert_eq!(web.revision.as_deref(), Some("3"));
         assert_eq!(web.replicasets[0].name, "web-bbb");
         let hpa = web.hpa.as_ref().unwrap();

@@ -17,7 +17,10 @@ use cloudops_cloud::{
     resilience::{Breakers, CallPolicy},
 };
 use cloudops_core::{
-    analysis::versions::parse_minor,
+    analysis::{
+        cost_allocation::{allocate, CostSplit, NodeCost, WorkloadDemand},
+        versions::parse_minor,
+    },
     metrics::names,
     store::{ClusterState, WorkloadQuery},
     Store,
@@ -132,6 +135,40 @@ async fn every_sandbox_cluster_yields_nodes_pods_disk_workloads_and_a_prometheus
             "{}: no workload usage",
             c.cluster_id
         );
+        // The sandbox's deployments all state requests (generate.rs), so
+        // every workload carries a positive per-pod request.
+        for w in workloads {
+            assert!(
+                w.requests_cpu_cores.is_some_and(|v| v > 0.0)
+                    && w.requests_memory_bytes
+                        .is_some_and(|v| v >= 1024.0 * 1024.0),
+                "{}: {}/{} requests {:?} {:?}",
+                c.cluster_id,
+                w.namespace,
+                w.name,
+                w.requests_cpu_cores,
+                w.requests_memory_bytes
+            );
+        }
+        // Allocation on what was collected (issue 7 acceptance): a dollar
+        // per node, split by max(request, usage); the namespaces and the
+        // explicit idle line add up to the node cost.
+        let node_costs: Vec<NodeCost> =
+            nodes.iter().map(|n| NodeCost::from_state(n, 1.0)).collect();
+        let demands: Vec<WorkloadDemand> =
+            workloads.iter().map(WorkloadDemand::from_state).collect();
+        let a = allocate(&node_costs, &demands, CostSplit::Reference).unwrap();
+        let shares: f64 = a.namespaces.iter().map(|n| n.cost).sum();
+        assert!(
+            (shares + a.idle.cost - nodes.len() as f64).abs() < 1e-9,
+            "{}: {shares} + {} != {}",
+            c.cluster_id,
+            a.idle.cost,
+            nodes.len()
+        );
+        // The sandbox fills about half the cluster with requests.
+        assert!(a.idle.cost > 0.0 && shares > 0.0, "{}: {a:?}", c.cluster_id);
+        assert!(a.warnings.is_empty(), "{}: {:?}", c.cluster_id, a.warnings);
         assert!(
             workloads.iter().any(|w| w.hpa.is_some()),
             "{}: no HPA",

@@ -89,6 +89,15 @@ pub struct WorkloadState {
     /// answered; `None` otherwise (unknown, not zero).
     pub cpu_cores: Option<f64>,
     pub memory_bytes: Option<f64>,
+    /// What one pod asks for (the pod template's effective request: the
+    /// containers' sum, or the largest init container's when that is
+    /// more). `None` when no container states a request for the resource,
+    /// which is not zero: the scheduler then places it on usage alone.
+    /// Snapshots written before requests were collected read as `None`.
+    #[serde(default)]
+    pub requests_cpu_cores: Option<f64>,
+    #[serde(default)]
+    pub requests_memory_bytes: Option<f64>,
 }
 
 /// Events with the same involved object and reason, folded into one.
@@ -188,6 +197,12 @@ pub struct WorkloadRow {
     pub hpa: Option<HpaSummary>,
     pub cpu: Option<f64>,
     pub memory: Option<f64>,
+    /// Per pod; `None` when unknown (not stated, or collected before
+    /// requests were).
+    #[serde(default)]
+    pub requests_cpu_cores: Option<f64>,
+    #[serde(default)]
+    pub requests_memory_bytes: Option<f64>,
     pub collected_at: i64,
 }
 
@@ -425,7 +440,7 @@ impl Store {
             .prepare(&format!(
                 "SELECT cluster_id, namespace, name, kind, replicas, ready, updated, available,
                         labels_json, images_json, revision, hpa_json, cpu_cores, memory_bytes,
-                        collected_at
+                        collected_at, requests_cpu_cores, requests_memory_bytes
                  FROM cluster_workloads {filter}
                  ORDER BY cluster_id, namespace, name, kind LIMIT ? OFFSET ?"
             ))
@@ -450,6 +465,8 @@ impl Store {
                     cpu: r.get(12)?,
                     memory: r.get(13)?,
                     collected_at: r.get(14)?,
+                    requests_cpu_cores: r.get(15)?,
+                    requests_memory_bytes: r.get(16)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -528,8 +545,10 @@ fn put_workloads(
     let mut stmt = tx.prepare(
         "INSERT OR REPLACE INTO cluster_workloads (cluster_id, namespace, kind, name, replicas,
              ready, updated, available, labels_json, images_json, revision, replicasets_json,
-             hpa_json, cpu_cores, memory_bytes, search_text, collected_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             hpa_json, cpu_cores, memory_bytes, search_text, collected_at, requests_cpu_cores,
+             requests_memory_bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19)",
     )?;
     for w in workloads {
         let labels: String = w.labels.iter().map(|(k, v)| format!(" {k}={v}")).collect();
@@ -551,7 +570,9 @@ fn put_workloads(
             w.cpu_cores,
             w.memory_bytes,
             search,
-            at
+            at,
+            w.requests_cpu_cores.filter(|v| v.is_finite()),
+            w.requests_memory_bytes.filter(|v| v.is_finite())
         ])?;
     }
     Ok(())

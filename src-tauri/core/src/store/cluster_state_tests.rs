@@ -34,6 +34,8 @@ fn workload(ns: &str, name: &str, app: &str) -> WorkloadState {
         }),
         cpu_cores: Some(0.75),
         memory_bytes: None,
+        requests_cpu_cores: Some(0.25),
+        requests_memory_bytes: Some(256.0 * 1024.0 * 1024.0),
         ..Default::default()
     }
 }
@@ -97,6 +99,12 @@ fn a_snapshot_replaces_the_previous_one_and_missing_parts_are_kept() {
     assert_eq!(page.rows[1].hpa, workload("", "checkout", "").hpa);
     assert_eq!(page.rows[1].cpu, Some(0.75));
     assert_eq!(page.rows[1].memory, None);
+    // The per-pod requests survive the cache (V12).
+    assert_eq!(page.rows[1].requests_cpu_cores, Some(0.25));
+    assert_eq!(
+        page.rows[1].requests_memory_bytes,
+        Some(256.0 * 1024.0 * 1024.0)
+    );
     assert_eq!(page.rows[1].collected_at, 1_000);
 
     // Workloads collected again (one deleted); nodes and events not

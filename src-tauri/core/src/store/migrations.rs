@@ -402,6 +402,32 @@ CREATE TABLE cost_fetches (
 CREATE INDEX cost_fetches_by_account ON cost_fetches(provider, account, fetched_at);
 "#;
 
+/// Monthly cost budgets (issue 7): per cloud, cluster or tag, with three
+/// rising alert thresholds in percent (analysis/cost_budget.rs). `scope_key`
+/// is the cloud, the cluster id or the tag key; `scope_value` the tag value
+/// (empty otherwise). Names are unique so that the CLI can address a budget
+/// by name. Times are unix seconds.
+///
+/// With them, the per-pod requests the workloads collector now records
+/// (issue 7: cost allocation by max(request, usage) reads them from the
+/// cache); NULL for rows written before, i.e. unknown.
+const V12_BUDGETS: &str = r#"
+ALTER TABLE cluster_workloads ADD COLUMN requests_cpu_cores REAL;
+ALTER TABLE cluster_workloads ADD COLUMN requests_memory_bytes REAL;
+CREATE TABLE budgets (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    name            TEXT NOT NULL UNIQUE,
+    scope_kind      TEXT NOT NULL CHECK (scope_kind IN ('fleet','cloud','cluster','tag')),
+    scope_key       TEXT NOT NULL DEFAULT '',
+    scope_value     TEXT NOT NULL DEFAULT '',
+    amount          REAL NOT NULL CHECK (amount > 0),
+    currency        TEXT NOT NULL,
+    thresholds_json TEXT NOT NULL DEFAULT '[50,80,100]',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_FOUNDATION),
@@ -414,6 +440,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V8_LOGS),
     M::up(V9_ENDPOINTS),
     M::up(V11_COSTS),
+    M::up(V12_BUDGETS),
 ];
 
 pub(crate) fn all() -> Migrations<'static> {

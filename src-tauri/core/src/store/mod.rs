@@ -9,6 +9,7 @@ pub mod alert_actions;
 pub mod alerts;
 pub mod anomalies;
 pub mod backup;
+pub mod budgets;
 mod cluster_state;
 mod clusters;
 pub mod costs;
