@@ -264,19 +264,33 @@ fn errors_for_impossible_requests() {
     let g = facts("gcp/p/x/g", "gcp", "x", Some(90.0), 10);
     let e = plan_failover("shop/checkout", &source(), &[], None, 0).unwrap_err();
     assert_eq!(e.kind(), "no_candidate");
-    let e = plan_failover("shop/checkout", &source(), &[g.clone()], Some("nope"), 0).unwrap_err();
+    let e = plan_failover(
+        "shop/checkout",
+        &source(),
+        std::slice::from_ref(&g),
+        Some("nope"),
+        0,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), "not_in_group");
     let e = plan_failover(
         "shop/checkout",
         &source(),
-        &[g.clone()],
+        std::slice::from_ref(&g),
         Some("aws/1/us-east-1/a"),
         0,
     )
     .unwrap_err();
     assert!(matches!(e, FailoverPlanError::TargetIsSource { .. }));
     for floor in [-1, 4] {
-        let e = plan_failover("shop/checkout", &source(), &[g.clone()], None, floor).unwrap_err();
+        let e = plan_failover(
+            "shop/checkout",
+            &source(),
+            std::slice::from_ref(&g),
+            None,
+            floor,
+        )
+        .unwrap_err();
         assert!(matches!(e, FailoverPlanError::BadFloor { .. }), "{floor}");
     }
 }
@@ -284,7 +298,14 @@ fn errors_for_impossible_requests() {
 #[test]
 fn cost_delta_when_both_prices_are_known_else_a_note() {
     let g = facts("gcp/p/x/g", "gcp", "x", Some(90.0), 10);
-    let p = plan_failover("shop/checkout", &source(), &[g.clone()], None, 0).unwrap();
+    let p = plan_failover(
+        "shop/checkout",
+        &source(),
+        std::slice::from_ref(&g),
+        None,
+        0,
+    )
+    .unwrap();
     assert_eq!(p.cost.hourly, None);
     assert!(p.cost.note.as_deref().unwrap().contains("omitted"));
 
