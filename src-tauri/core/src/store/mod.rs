@@ -11,6 +11,7 @@ pub mod anomalies;
 pub mod backup;
 mod cluster_state;
 mod clusters;
+pub mod failover;
 pub mod health;
 pub mod logs;
 pub mod migrations;
@@ -377,6 +378,9 @@ mod tests;
 
 #[cfg(test)]
 mod cluster_state_tests;
+
+#[cfg(test)]
+mod failover_tests;
 
 #[cfg(test)]
 mod health_tests;
