@@ -11,6 +11,7 @@ pub mod bench_store;
 pub mod bench_workloads;
 pub mod cache;
 pub mod clusters;
+pub mod failover;
 pub mod heatmap;
 pub mod latency;
 pub mod logs;

@@ -10,26 +10,25 @@ use super::{cloudops_with_env, json};
 
 /// A sandbox served from this test process, and the env lines that point
 /// the CLI's ambient providers at it.
-struct Live {
-    runtime: tokio::runtime::Runtime,
-    sandbox: Option<cloudops_sandbox::RunningSandbox>,
-    env: Vec<(String, String)>,
+pub(super) struct Live {
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) sandbox: Option<cloudops_sandbox::RunningSandbox>,
+    pub(super) env: Vec<(String, String)>,
 }
 
 impl Live {
-    fn start() -> Live {
+    pub(super) fn start() -> Live {
+        Live::with_world(World::generate(42))
+    }
+
+    pub(super) fn with_world(world: World) -> Live {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let sandbox = runtime
-            .block_on(async {
-                Sandbox::start(
-                    "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
-                    World::generate(42),
-                )
-            })
+            .block_on(async { Sandbox::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), world) })
             .unwrap();
         let env = sandbox.env_map().into_iter().collect();
         Live {

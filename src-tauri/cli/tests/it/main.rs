@@ -11,6 +11,7 @@ mod act;
 mod alerts;
 mod anomalies;
 mod cache;
+mod failover;
 mod latency;
 mod logs;
 mod refresh;
