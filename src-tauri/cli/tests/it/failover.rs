@@ -338,35 +338,7 @@ fn a_run_killed_in_wait_ready_resumes_and_rollback_restores_the_source() {
     let baseline = src0.1 + dst0.1;
     let sampler = Sampler::start(&live, &eks, &gke);
 
-    let mut args = run_args(&eks, &gke);
-    args.push("--yes");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cloudops"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(&args)
-        .env("HOME", dir.path())
-        .envs(live.env.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = Vec::new();
-    for line in stderr.lines() {
-        let line = line.unwrap();
-        seen.push(line.clone());
-        if line.contains("step wait_ready started") {
-            break;
-        }
-    }
-    // SIGKILL: no chance to write anything more.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(
-        seen.iter().any(|l| l.contains("step wait_ready started")),
-        "{seen:?}"
-    );
-
+    kill_at(dir.path(), &live, &eks, &gke, "wait_ready");
     let status = json(&cloudops_with_env(
         dir.path(),
         &["failover", "status", "--json"],
@@ -407,4 +379,106 @@ fn a_run_killed_in_wait_ready_resumes_and_rollback_restores_the_source() {
         &live.env,
     );
     assert_eq!(json(&out)["error"]["kind"], "invalid_run_state", "{out:?}");
+}
+
+/// Starts `failover run --yes` and SIGKILLs it as soon as it reports that
+/// `step` started (its row is written `running` before that line).
+fn kill_at(dir: &std::path::Path, live: &Live, source: &str, target: &str, step: &str) {
+    let mut args = run_args(source, target);
+    args.push("--yes");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cloudops"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(&args)
+        .env("HOME", dir)
+        .envs(live.env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let wanted = format!("step {step} started");
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains(&wanted) {
+            break;
+        }
+    }
+    // SIGKILL: no chance to write anything more.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(seen.iter().any(|l| l.contains(&wanted)), "{step}: {seen:?}");
+}
+
+fn cli_ok(dir: &std::path::Path, live: &Live, args: &[&str]) -> serde_json::Value {
+    let out = cloudops_with_env(dir, args, &live.env);
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    json(&out)
+}
+
+/// BRIEF §8's crash test: killed at each step boundary in turn, a run
+/// resumes to completion, and rolled back (straight after the kill, or
+/// after the resume) it restores the original replicas; the invariant
+/// holds at every sample throughout.
+#[test]
+fn killed_at_each_step_a_run_resumes_or_rolls_back_and_the_invariant_holds() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    refresh(dir.path(), &live);
+    let eks = checkout_on(dir.path(), &live, "aws/");
+    let gke = checkout_on(dir.path(), &live, "gcp/");
+    let (src0, dst0) = (now_live(&live, &eks), now_live(&live, &gke));
+    let sampler = Sampler::start(&live, &eks, &gke);
+    let steps = [
+        "preflight",
+        "raise_target",
+        "wait_ready",
+        "traffic",
+        "drain_source",
+        "verify",
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        for resume_first in [true, false] {
+            kill_at(dir.path(), &live, &eks, &gke, step);
+            let status = cli_ok(dir.path(), &live, &["failover", "status", "--json"]);
+            let run = &status["runs"][0];
+            assert_eq!(
+                (run["state"].as_str(), run["step"].as_str()),
+                (Some("running"), Some(*step)),
+                "{status}"
+            );
+            assert_eq!(run["steps"][i]["status"], "running", "{status}");
+            let id = run["id"].as_i64().unwrap().to_string();
+            if resume_first {
+                let done = cli_ok(
+                    dir.path(),
+                    &live,
+                    &["failover", "resume", &id, "--yes", "--json"],
+                );
+                assert_eq!(done["state"], "completed", "{step}: {done}");
+                assert_eq!(now_live(&live, &eks).0, 0, "{step}");
+                assert_eq!(now_live(&live, &gke).0, dst0.0 + src0.0, "{step}");
+            }
+            let back = cli_ok(
+                dir.path(),
+                &live,
+                &["failover", "rollback", &id, "--yes", "--json"],
+            );
+            assert_eq!(back["state"], "rolled_back", "{step}: {back}");
+            assert_eq!(
+                now_live(&live, &eks),
+                src0,
+                "{step} (resumed first: {resume_first})"
+            );
+            assert_eq!(
+                now_live(&live, &gke).0,
+                dst0.0,
+                "{step} (resumed first: {resume_first})"
+            );
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    sampler.finish(&live, src0.1 + dst0.1, "kill at each step");
 }
