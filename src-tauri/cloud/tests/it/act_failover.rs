@@ -198,3 +198,49 @@ async fn a_drop_under_the_baseline_aborts_the_run_and_restores_the_source() {
         .any(|e| matches!(e, failover::FailoverEvent::Aborted { .. })));
     s.sandbox.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_without_room_is_refused_and_nothing_is_recorded() {
+    let s = setup(World::generate(42)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).unwrap();
+    // The same live facts, but the target's nodes are full: one pod slot
+    // each is already taken.
+    let src = failover::read_facts(
+        &s.source,
+        &s.spec.plan.source,
+        "aws",
+        "r1",
+        Some(90.0),
+        None,
+    )
+    .await
+    .unwrap();
+    let mut dst = failover::read_facts(
+        &s.target,
+        &s.spec.plan.target,
+        "gcp",
+        "r2",
+        Some(90.0),
+        None,
+    )
+    .await
+    .unwrap();
+    for n in &mut dst.nodes {
+        n.pods = n.allocatable_pods;
+    }
+    let plan = plan_failover("shop/checkout", &src, &[dst], None, 0).unwrap();
+    let reason = plan.refusal.clone().expect("refused");
+    assert!(reason.contains("cannot hold the load"), "{reason}");
+    let spec = RunSpec {
+        plan,
+        traffic: TrafficMode::Skip,
+        wait_secs: 10,
+    };
+    let e = failover::create(&store, WriteGuard::default(), &spec).unwrap_err();
+    assert_eq!(e.kind(), "failover_refused");
+    assert!(e.to_string().contains("cannot hold the load"), "{e}");
+    assert!(store.failover_runs(10).unwrap().is_empty());
+    assert!(store.audit_log().unwrap().is_empty());
+    s.sandbox.shutdown().await.unwrap();
+}
