@@ -4,5 +4,6 @@
 
 pub mod failover;
 pub mod fit;
+pub mod hpa;
 pub mod nodepool;
 pub mod scale;
