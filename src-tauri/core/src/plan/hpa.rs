@@ -101,6 +101,9 @@ fn policy(p: Option<PercentPolicy>) -> String {
     })
 }
 
+/// One field of the settings as the preview shows it.
+type Render = fn(&HpaSettings) -> String;
+
 /// The fields that differ, as the preview lists them.
 fn diff(before: Option<&HpaSettings>, after: &HpaSettings) -> Vec<FieldChange> {
     let row = |field: &str, b: Option<String>, a: String| FieldChange {
@@ -108,7 +111,7 @@ fn diff(before: Option<&HpaSettings>, after: &HpaSettings) -> Vec<FieldChange> {
         before: b.unwrap_or_else(|| "(none)".into()),
         after: a,
     };
-    let fields: [(&str, fn(&HpaSettings) -> String); 7] = [
+    let fields: [(&str, Render); 7] = [
         ("spec.minReplicas", |s| s.min.to_string()),
         ("spec.maxReplicas", |s| s.max.to_string()),
         ("metrics.cpu.averageUtilization", |s| {
