@@ -81,6 +81,8 @@ enum Command {
     Rollout(commands::act::RolloutArgs),
     /// Move a deployment's replicas to another cluster: plan, run, status, resume, rollback.
     Failover(commands::failover::FailoverArgs),
+    /// Create or edit a deployment's HPA ("Make autoscaled").
+    Hpa(commands::hpa::HpaArgs),
     /// The audit log of every write (oldest first).
     Audit(commands::act::AuditArgs),
     /// Look after the local cache.
@@ -124,6 +126,7 @@ fn main() -> ExitCode {
         Command::Scale(args) => commands::act::scale(&ctx, args),
         Command::Audit(args) => commands::act::audit(&ctx, args),
         Command::Failover(args) => commands::failover::run(&ctx, args),
+        Command::Hpa(args) => commands::hpa::run(&ctx, args),
         Command::Rollout(args) => commands::act::rollout(&ctx, args),
         Command::Nodepool(args) => commands::act::node_pool(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),

@@ -129,7 +129,7 @@ impl From<ActError> for Failure {
     fn from(e: ActError) -> Failure {
         Failure {
             exit: match e {
-                ActError::ReadOnly { .. } | ActError::Plan(_) => EXIT_USAGE,
+                ActError::ReadOnly { .. } | ActError::Plan(_) | ActError::HpaPlan(_) => EXIT_USAGE,
                 _ => EXIT_ERROR,
             },
             kind: e.kind().into(),
@@ -598,7 +598,7 @@ pub fn node_pool(ctx: &Context, args: NodePoolArgs) -> Result<ExitCode, Failure>
 }
 
 /// The cluster `id` among a fresh discovery's, connected.
-async fn connect(fleet: &Fleet, id: &str) -> Result<Connected, Failure> {
+pub(super) async fn connect(fleet: &Fleet, id: &str) -> Result<Connected, Failure> {
     let all = discover_targets(fleet).await?;
     Ok(act_connect(&all, id).await?)
 }

@@ -13,6 +13,7 @@ pub mod cache;
 pub mod clusters;
 pub mod failover;
 pub mod heatmap;
+pub mod hpa;
 pub mod latency;
 pub mod logs;
 mod prometheus_fetch;

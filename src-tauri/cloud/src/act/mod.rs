@@ -14,6 +14,7 @@ pub mod capacity;
 pub mod connect;
 pub mod failover;
 mod failover_ops;
+pub mod hpa;
 pub mod nodepool;
 pub mod rollout;
 pub mod scale;
@@ -103,6 +104,8 @@ pub enum ActError {
     #[error(transparent)]
     Plan(#[from] cloudops_core::plan::scale::ScalePlanError),
     #[error(transparent)]
+    HpaPlan(#[from] cloudops_core::plan::hpa::HpaPlanError),
+    #[error(transparent)]
     FailoverPlan(#[from] cloudops_core::plan::failover::FailoverPlanError),
     #[error("the failover is refused: {reason}")]
     FailoverRefused { reason: String },
@@ -139,6 +142,7 @@ impl ActError {
             ActError::UnknownCluster { .. } => "unknown_cluster",
             ActError::Connect { source, .. } => source.kind(),
             ActError::Plan(_) => "invalid_plan",
+            ActError::HpaPlan(_) => "invalid_plan",
             ActError::FailoverPlan(e) => e.kind(),
             ActError::FailoverRefused { .. } => "failover_refused",
             ActError::InvariantViolated { .. } => "invariant_violated",
@@ -181,6 +185,9 @@ impl ActError {
                 .into(),
             ActError::Connect { source, .. } => source.hint(),
             ActError::Plan(_) => "Pick a value in range.".into(),
+            ActError::HpaPlan(_) => {
+                "Use 1 <= --min <= --max, and targets between 1 and 1000 %.".into()
+            }
             ActError::FailoverPlan(e) => e.hint(),
             ActError::FailoverRefused { .. } => "Nothing was changed. Pick another target \
                  (--to), add nodes to this one, or wait until it is healthy, then plan again."
