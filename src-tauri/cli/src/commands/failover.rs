@@ -20,7 +20,7 @@ use cloudops_cloud::act::{
 };
 use cloudops_core::{
     plan::failover::{detect_groups, parse_group_key, plan_failover, FailoverPlan},
-    store::{failover::FailoverRun, os_user, WorkloadQuery, MAX_WORKLOAD_PAGE},
+    store::{failover::FailoverRun, os_user},
     Store,
 };
 use serde::Serialize;
@@ -51,6 +51,11 @@ enum FailoverCommand {
     Resume(RunIdArgs),
     /// Undo a run's steps: the source restored first, then the target lowered.
     Rollback(RunIdArgs),
+    /// The groups (detected in the cache, plus your own members).
+    Group {
+        #[command(subcommand)]
+        command: super::failover_groups::GroupCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +152,7 @@ pub fn run(ctx: &Context, args: FailoverArgs) -> Result<ExitCode, Failure> {
         FailoverCommand::Status(a) => status_cmd(ctx, a),
         FailoverCommand::Resume(a) => resume_cmd(ctx, a, false),
         FailoverCommand::Rollback(a) => resume_cmd(ctx, a, true),
+        FailoverCommand::Group { command } => super::failover_groups::run(ctx, command),
     }
 }
 
@@ -165,18 +171,7 @@ async fn build_plan(store: &Store, fleet: &Fleet, args: &PlanArgs) -> Result<Pla
             "e.g. --group shop/checkout",
         ));
     };
-    let page = store.workloads(&WorkloadQuery {
-        namespace: Some(ns.to_owned()),
-        search: Some(name.to_owned()),
-        limit: MAX_WORKLOAD_PAGE,
-        ..Default::default()
-    })?;
-    let cached: Vec<(String, String, String)> = page
-        .rows
-        .into_iter()
-        .filter(|r| r.kind == "Deployment" && r.name == name)
-        .map(|r| (r.cluster, r.namespace, r.name))
-        .collect();
+    let cached = super::failover_groups::cached_deployments(store, Some((ns, name)))?;
     let user = store.failover_group_members()?;
     let group = detect_groups(&cached, &user)
         .into_iter()

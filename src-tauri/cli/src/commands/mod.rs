@@ -12,6 +12,7 @@ pub mod bench_workloads;
 pub mod cache;
 pub mod clusters;
 pub mod failover;
+mod failover_groups;
 pub mod heatmap;
 pub mod hpa;
 pub mod latency;

@@ -482,3 +482,136 @@ fn killed_at_each_step_a_run_resumes_or_rolls_back_and_the_invariant_holds() {
     std::thread::sleep(Duration::from_millis(300));
     sampler.finish(&live, src0.1 + dst0.1, "kill at each step");
 }
+
+#[test]
+fn groups_are_detected_from_the_cache_and_user_members_join_the_ranking() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    refresh(dir.path(), &live);
+    let eks = checkout_on(dir.path(), &live, "aws/");
+    let groups = cli_ok(dir.path(), &live, &["failover", "group", "list", "--json"]);
+    let checkout = |doc: &serde_json::Value| {
+        doc["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == "shop/checkout")
+            .cloned()
+            .unwrap_or_else(|| panic!("no shop/checkout group: {doc}"))
+    };
+    let auto = checkout(&groups);
+    assert_eq!(auto["members"].as_array().unwrap().len(), 3, "{auto}");
+    assert!(auto["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["origin"] == "auto"));
+
+    // A cluster without checkout joins by hand, with another deployment.
+    let azure = json(&cloudops_with_env(
+        dir.path(),
+        &["clusters", "--json"],
+        &live.env,
+    ))["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .find(|id| {
+            id.starts_with("azure/")
+                && !auto["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["workload"]["cluster_id"] == id.as_str())
+        })
+        .unwrap();
+    cli_ok(
+        dir.path(),
+        &live,
+        &[
+            "failover",
+            "group",
+            "add",
+            "--group",
+            "shop/checkout",
+            "--cluster",
+            &azure,
+            "-n",
+            "kube-system",
+            "--deployment",
+            "coredns",
+            "--json",
+        ],
+    );
+    let with_user = checkout(&cli_ok(
+        dir.path(),
+        &live,
+        &["failover", "group", "list", "--json"],
+    ));
+    let user: Vec<_> = with_user["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["origin"] == "user")
+        .collect();
+    assert_eq!(user.len(), 1, "{with_user}");
+    assert_eq!(user[0]["workload"]["deployment"], "coredns");
+    let plan = cli_ok(
+        dir.path(),
+        &live,
+        &[
+            "failover",
+            "plan",
+            "--group",
+            "shop/checkout",
+            "--from",
+            &eks,
+            "--json",
+        ],
+    );
+    let ranked: Vec<&str> = plan["plan"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cluster_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ranked.len(), 3, "{plan}");
+    assert!(ranked.contains(&azure.as_str()), "{plan}");
+
+    cli_ok(
+        dir.path(),
+        &live,
+        &[
+            "failover",
+            "group",
+            "remove",
+            "--group",
+            "shop/checkout",
+            "--cluster",
+            &azure,
+            "--json",
+        ],
+    );
+    let out = cloudops_with_env(
+        dir.path(),
+        &[
+            "failover",
+            "group",
+            "remove",
+            "--group",
+            "shop/checkout",
+            "--cluster",
+            &azure,
+            "--json",
+        ],
+        &live.env,
+    );
+    assert_eq!(json(&out)["error"]["kind"], "not_found");
+    let back = checkout(&cli_ok(
+        dir.path(),
+        &live,
+        &["failover", "group", "list", "--json"],
+    ));
+    assert_eq!(back["members"].as_array().unwrap().len(), 3);
+}
