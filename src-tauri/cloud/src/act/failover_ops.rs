@@ -186,6 +186,11 @@ pub async fn set_hpa_bounds(
 /// Scales through the scale executor (its preview, optimistic lock and
 /// audit rows), without following: the caller waits its own way. A no-op
 /// when the deployment already has `replicas`.
+///
+/// The count is absolute and the run was confirmed as a whole, so when an
+/// HPA moves the deployment between the preview and the write (its bounds
+/// were just changed), a fresh preview is taken and the write tried again,
+/// up to three times in all.
 pub async fn set_replicas(
     client: &kube::Client,
     store: &Store,
@@ -194,21 +199,33 @@ pub async fn set_replicas(
     w: &WorkloadRef,
     replicas: i32,
 ) -> Result<(), ActError> {
-    let preview = scale::preview(client, w.clone(), i64::from(replicas)).await?;
-    if preview.plan.is_noop() {
-        return Ok(());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let preview = scale::preview(client, w.clone(), i64::from(replicas)).await?;
+        if preview.plan.is_noop() {
+            return Ok(());
+        }
+        let result = scale::execute(
+            client,
+            store,
+            actor,
+            guard,
+            &preview,
+            Duration::ZERO,
+            |_| {},
+        )
+        .await;
+        match result {
+            Ok(_) => return Ok(()),
+            Err(ActError::ChangedSincePreview { .. } | ActError::Conflict { .. })
+                if attempt < 3 =>
+            {
+                continue
+            }
+            Err(e) => return Err(e),
+        }
     }
-    scale::execute(
-        client,
-        store,
-        actor,
-        guard,
-        &preview,
-        Duration::ZERO,
-        |_| {},
-    )
-    .await
-    .map(|_| ())
 }
 
 /// What the invariant watcher saw.
