@@ -82,6 +82,10 @@ enum Command {
     Nodepool(commands::act::NodePoolArgs),
     /// Restart a deployment's pods, or undo its last rollout.
     Rollout(commands::act::RolloutArgs),
+    /// Move a deployment's replicas to another cluster: plan, run, status, resume, rollback.
+    Failover(commands::failover::FailoverArgs),
+    /// Create or edit a deployment's HPA ("Make autoscaled").
+    Hpa(commands::hpa::HpaArgs),
     /// The audit log of every write (oldest first).
     Audit(commands::act::AuditArgs),
     /// Look after the local cache.
@@ -125,6 +129,8 @@ fn main() -> ExitCode {
         Command::Heatmap { command } => commands::heatmap::run(&ctx, command),
         Command::Scale(args) => commands::act::scale(&ctx, args),
         Command::Audit(args) => commands::act::audit(&ctx, args),
+        Command::Failover(args) => commands::failover::run(&ctx, args),
+        Command::Hpa(args) => commands::hpa::run(&ctx, args),
         Command::Rollout(args) => commands::act::rollout(&ctx, args),
         Command::Nodepool(args) => commands::act::node_pool(&ctx, args),
         Command::Cache { command } => commands::cache::run(&ctx, command),

@@ -142,7 +142,7 @@ impl From<ActError> for Failure {
     fn from(e: ActError) -> Failure {
         Failure {
             exit: match e {
-                ActError::ReadOnly { .. } | ActError::Plan(_) => EXIT_USAGE,
+                ActError::ReadOnly { .. } | ActError::Plan(_) | ActError::HpaPlan(_) => EXIT_USAGE,
                 _ => EXIT_ERROR,
             },
             kind: e.kind().into(),
@@ -172,7 +172,7 @@ fn print_plan(plan: &ScalePlan) {
 
 /// Asks on the terminal; `typed` is the word to type instead of y/N.
 /// `Ok(false)` is a "no".
-fn confirm(typed: Option<&str>) -> Result<bool, Failure> {
+pub(super) fn confirm(typed: Option<&str>) -> Result<bool, Failure> {
     let mut out = std::io::stderr().lock();
     let _ = match typed {
         Some(word) => write!(out, "Type {word} to confirm: "),
@@ -192,7 +192,7 @@ fn confirm(typed: Option<&str>) -> Result<bool, Failure> {
 }
 
 /// Without --yes, only a person at a terminal can confirm.
-fn require_terminal() -> Result<(), Failure> {
+pub(super) fn require_terminal() -> Result<(), Failure> {
     if std::io::stdin().is_terminal() {
         Ok(())
     } else {
@@ -414,7 +414,7 @@ fn print_rollout_plan(plan: &RolloutPlan) {
 /// Runs `act` with the fleet's providers (the in-process sandbox's with
 /// `--sandbox`), then stops the fleet (and its sandbox) whatever `act`
 /// returned.
-fn on_fleet(
+pub(super) fn on_fleet(
     ctx: &Context,
     sandbox: bool,
     seed: u64,
@@ -431,7 +431,7 @@ fn on_fleet(
 }
 
 /// Every cluster a fresh discovery finds, with the provider that reaches it.
-async fn discover_targets(fleet: &Fleet) -> Result<Vec<FleetTarget>, Failure> {
+pub(super) async fn discover_targets(fleet: &Fleet) -> Result<Vec<FleetTarget>, Failure> {
     let sources = Sources {
         providers: fleet.providers.clone(),
         errors: fleet.source_errors.clone(),
@@ -611,7 +611,7 @@ pub fn node_pool(ctx: &Context, args: NodePoolArgs) -> Result<ExitCode, Failure>
 }
 
 /// The cluster `id` among a fresh discovery's, connected.
-async fn connect(fleet: &Fleet, id: &str) -> Result<Connected, Failure> {
+pub(super) async fn connect(fleet: &Fleet, id: &str) -> Result<Connected, Failure> {
     let all = discover_targets(fleet).await?;
     Ok(act_connect(&all, id).await?)
 }

@@ -10,26 +10,25 @@ use super::{cloudops_with_env, json};
 
 /// A sandbox served from this test process, and the env lines that point
 /// the CLI's ambient providers at it.
-struct Live {
-    runtime: tokio::runtime::Runtime,
-    sandbox: Option<cloudops_sandbox::RunningSandbox>,
-    env: Vec<(String, String)>,
+pub(super) struct Live {
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) sandbox: Option<cloudops_sandbox::RunningSandbox>,
+    pub(super) env: Vec<(String, String)>,
 }
 
 impl Live {
-    fn start() -> Live {
+    pub(super) fn start() -> Live {
+        Live::with_world(World::generate(42))
+    }
+
+    pub(super) fn with_world(world: World) -> Live {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let sandbox = runtime
-            .block_on(async {
-                Sandbox::start(
-                    "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
-                    World::generate(42),
-                )
-            })
+            .block_on(async { Sandbox::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), world) })
             .unwrap();
         let env = sandbox.env_map().into_iter().collect();
         Live {
@@ -376,4 +375,96 @@ fn nodepool_scale_goes_through_each_clouds_api_and_is_followed() {
     assert!(bounded >= 1, "no pool with bounds was checked");
     assert_eq!(entries.len(), 8, "started + succeeded per cloud: {audit}");
     assert!(entries.iter().all(|e| e["action"] == "scale_node_pool"));
+}
+
+#[test]
+fn hpa_autoscale_creates_the_defaults_and_set_edits_one_field() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = first_aws_cluster(dir.path(), &live.env);
+    let hpa = |verb: &str, extra: &[&str]| {
+        let mut args = vec![
+            "hpa",
+            verb,
+            "--cluster",
+            &cluster,
+            "-n",
+            "kube-system",
+            "--deployment",
+            "coredns",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        cloudops_with_env(dir.path(), &args, &live.env)
+    };
+    // No --yes, no terminal: refused, nothing written.
+    let out = hpa("autoscale", &[]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    let out = hpa("autoscale", &["--yes"]);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["state"], "completed", "{doc}");
+    assert_eq!(doc["plan"]["action"], "create");
+    let after = &doc["plan"]["after"];
+    assert_eq!(
+        (after["min"].as_i64(), after["max"].as_i64()),
+        (Some(2), Some(10))
+    );
+    assert_eq!(after["cpu_percent"], 70);
+    assert_eq!(after["memory_percent"], 80);
+    assert_eq!(
+        after["scale_up"],
+        serde_json::json!({"percent": 100, "period_secs": 30})
+    );
+    assert_eq!(
+        after["scale_down"],
+        serde_json::json!({"percent": 50, "period_secs": 60})
+    );
+    assert_eq!(after["scale_down_stabilization_secs"], 300);
+
+    // Read back from the cluster: the same settings, so nothing to do.
+    let out = hpa("autoscale", &["--yes"]);
+    assert_eq!(json(&out)["state"], "noop", "{out:?}");
+
+    // An edit of one field diffs that field only.
+    let out = hpa("set", &["--max", "12", "--yes"]);
+    assert!(out.status.success(), "{out:?}");
+    let doc = json(&out);
+    assert_eq!(doc["plan"]["action"], "edit");
+    assert_eq!(
+        doc["plan"]["changes"],
+        serde_json::json!([{"field": "spec.maxReplicas", "before": "10", "after": "12"}])
+    );
+    let out = hpa("set", &["--min", "0", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(json(&out)["error"]["kind"], "invalid_plan");
+    let out = hpa("set", &["--max", "3", "--yes", "--read-only"]);
+    assert_eq!(json(&out)["error"]["kind"], "read_only");
+
+    let audit = json(&cloudops_with_env(
+        dir.path(),
+        &["audit", "--json"],
+        &live.env,
+    ));
+    let rows: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("set_hpa", "started"),
+            ("set_hpa", "succeeded"),
+            ("set_hpa", "started"),
+            ("set_hpa", "succeeded")
+        ]
+    );
 }

@@ -12,6 +12,7 @@ mod alerts;
 mod anomalies;
 mod cache;
 mod cost;
+mod failover;
 mod latency;
 mod logs;
 mod refresh;

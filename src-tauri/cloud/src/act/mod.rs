@@ -12,6 +12,9 @@
 
 pub mod capacity;
 pub mod connect;
+pub mod failover;
+mod failover_ops;
+pub mod hpa;
 pub mod nodepool;
 pub mod rollout;
 pub mod scale;
@@ -100,6 +103,28 @@ pub enum ActError {
     },
     #[error(transparent)]
     Plan(#[from] cloudops_core::plan::scale::ScalePlanError),
+    #[error(transparent)]
+    HpaPlan(#[from] cloudops_core::plan::hpa::HpaPlanError),
+    #[error(transparent)]
+    FailoverPlan(#[from] cloudops_core::plan::failover::FailoverPlanError),
+    #[error("the failover is refused: {reason}")]
+    FailoverRefused { reason: String },
+    #[error("the failover was aborted: the ready replicas fell below their count before the run: {detail}")]
+    InvariantViolated { detail: String },
+    #[error("there is no failover run {id}")]
+    RunNotFound { id: i64 },
+    #[error("failover run {id} cannot go on: {detail}")]
+    RunState { id: i64, detail: String },
+    #[error("timed out waiting for {what} in {cluster}: {detail}")]
+    Timeout {
+        cluster: String,
+        what: String,
+        detail: String,
+    },
+    #[error("the traffic step failed: {detail}")]
+    TrafficStep { detail: String },
+    #[error("cannot record the failover's state: {0}")]
+    State(#[source] StoreError),
     #[error("cannot write the audit log: {0}")]
     Audit(#[from] StoreError),
 }
@@ -117,6 +142,15 @@ impl ActError {
             ActError::UnknownCluster { .. } => "unknown_cluster",
             ActError::Connect { source, .. } => source.kind(),
             ActError::Plan(_) => "invalid_plan",
+            ActError::HpaPlan(_) => "invalid_plan",
+            ActError::FailoverPlan(e) => e.kind(),
+            ActError::FailoverRefused { .. } => "failover_refused",
+            ActError::InvariantViolated { .. } => "invariant_violated",
+            ActError::RunNotFound { .. } => "unknown_run",
+            ActError::RunState { .. } => "invalid_run_state",
+            ActError::Timeout { .. } => "timeout",
+            ActError::TrafficStep { .. } => "traffic_step_failed",
+            ActError::State(e) => e.kind(),
             ActError::Audit(_) => "audit",
         }
     }
@@ -151,6 +185,28 @@ impl ActError {
                 .into(),
             ActError::Connect { source, .. } => source.hint(),
             ActError::Plan(_) => "Pick a value in range.".into(),
+            ActError::HpaPlan(_) => {
+                "Use 1 <= --min <= --max, and targets between 1 and 1000 %.".into()
+            }
+            ActError::FailoverPlan(e) => e.hint(),
+            ActError::FailoverRefused { .. } => "Nothing was changed. Pick another target \
+                 (--to), add nodes to this one, or wait until it is healthy, then plan again."
+                .into(),
+            ActError::InvariantViolated { .. } => "The drain stopped and the source was \
+                 restored. Find why ready replicas dropped (`cloudops failover status RUN_ID`), \
+                 then resume or roll back."
+                .into(),
+            ActError::RunNotFound { .. } => "List the runs with `cloudops failover status`.".into(),
+            ActError::RunState { .. } => "See `cloudops failover status RUN_ID`: a completed \
+                 or rolled-back run is finished; start a new one with `failover run`."
+                .into(),
+            ActError::Timeout { .. } => "The run stopped where it was and is recorded as \
+                 failed: `cloudops failover resume RUN_ID` waits again, `rollback` undoes."
+                .into(),
+            ActError::TrafficStep { .. } => "Fix the hook (or switch traffic by hand), then \
+                 `cloudops failover resume RUN_ID`; or `rollback`."
+                .into(),
+            ActError::State(e) => e.hint(),
             ActError::Audit(e) => e.hint(),
         }
     }

@@ -57,7 +57,7 @@ pub struct ScaleOutcome {
     pub audit_ids: Vec<i64>,
 }
 
-fn progress_of(d: &Deployment) -> RolloutProgress {
+pub(crate) fn progress_of(d: &Deployment) -> RolloutProgress {
     let s = d.status.clone().unwrap_or_default();
     RolloutProgress {
         replicas: d.spec.replicas.unwrap_or(1),

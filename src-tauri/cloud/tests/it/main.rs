@@ -8,6 +8,7 @@
 //!   publishes no example payloads).
 
 mod access;
+mod act_failover;
 mod act_scale;
 mod aks_provider;
 mod arm;

@@ -2,6 +2,8 @@
 //! change, and whether the target can hold it, computed before anything is
 //! written. Executors live in `cloudops-cloud`; this module has no network.
 
+pub mod failover;
 pub mod fit;
+pub mod hpa;
 pub mod nodepool;
 pub mod scale;

@@ -428,6 +428,42 @@ CREATE TABLE budgets (
 );
 "#;
 
+/// Failover runs (issue 6, BRIEF §8): a persisted state machine, written
+/// before and after every step so that a crash mid-step resumes by
+/// re-running that step; plus the groups the user defines by hand. Depends
+/// only on itself (no other table), so it merges beside any V11.
+const V10_FAILOVER: &str = r#"
+CREATE TABLE failover_runs (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_key      TEXT NOT NULL,
+    source_cluster TEXT NOT NULL,
+    target_cluster TEXT NOT NULL,
+    plan_json      TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    step           TEXT,
+    created_ms     INTEGER NOT NULL,
+    updated_ms     INTEGER NOT NULL,
+    error          TEXT
+);
+CREATE TABLE failover_steps (
+    run_id      INTEGER NOT NULL REFERENCES failover_runs(id) ON DELETE CASCADE,
+    step        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    started_ms  INTEGER NOT NULL,
+    ended_ms    INTEGER,
+    detail_json TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, step)
+) WITHOUT ROWID;
+CREATE TABLE failover_groups (
+    group_key  TEXT NOT NULL,
+    cluster_id TEXT NOT NULL,
+    namespace  TEXT NOT NULL,
+    deployment TEXT NOT NULL,
+    added_ms   INTEGER NOT NULL,
+    PRIMARY KEY (group_key, cluster_id)
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first; `user_version` counts how many have run.
 const MIGRATIONS: &[M<'static>] = &[
     M::up(V1_FOUNDATION),
@@ -439,6 +475,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(V7_ANOMALIES),
     M::up(V8_LOGS),
     M::up(V9_ENDPOINTS),
+    M::up(V10_FAILOVER),
     M::up(V11_COSTS),
     M::up(V12_BUDGETS),
 ];

@@ -13,6 +13,7 @@ pub mod budgets;
 mod cluster_state;
 mod clusters;
 pub mod costs;
+pub mod failover;
 pub mod health;
 pub mod logs;
 pub mod migrations;
@@ -383,6 +384,9 @@ mod cluster_state_tests;
 
 #[cfg(test)]
 mod costs_tests;
+
+#[cfg(test)]
+mod failover_tests;
 
 #[cfg(test)]
 mod health_tests;
