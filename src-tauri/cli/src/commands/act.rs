@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Args;
 use cloudops_cloud::{
     act::{
-        connect::{connect as act_connect, Connected},
+        connect::{cloud_identity, connect as act_connect, Connected},
         nodepool::{self, NodePoolOutcome, PoolProgress},
         rollout::{self, RolloutAction, RolloutOutcome, RolloutPlan, RolloutStatus},
         scale::{self, RolloutProgress, ScaleOutcome},
@@ -37,17 +37,45 @@ use serde::Serialize;
 use super::{clusters, refresh::Fleet, Context};
 use crate::output::{print_json, Failure, EXIT_ERROR, EXIT_USAGE};
 
-#[derive(Debug, Args)]
-pub struct ScaleArgs {
+/// The deployment an action is about; flattened into each action's flags.
+#[derive(Debug, Clone, Args)]
+pub(super) struct DeploymentTarget {
     /// The cluster's id, as `cloudops clusters` prints it.
     #[arg(long, value_name = "ID")]
-    cluster: String,
+    pub cluster: String,
     /// The deployment's namespace.
     #[arg(short = 'n', long)]
-    namespace: String,
-    /// The deployment to scale.
+    pub namespace: String,
+    /// The deployment.
     #[arg(long)]
-    deployment: String,
+    pub deployment: String,
+}
+
+impl DeploymentTarget {
+    pub fn workload(&self) -> WorkloadRef {
+        WorkloadRef {
+            cluster_id: self.cluster.clone(),
+            namespace: self.namespace.clone(),
+            deployment: self.deployment.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for DeploymentTarget {
+    /// "shop/checkout in CLUSTER", for refusals and prompts.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{} in {}",
+            self.namespace, self.deployment, self.cluster
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    #[command(flatten)]
+    target: DeploymentTarget,
     /// The new replica count (0 to 10000).
     #[arg(long)]
     replicas: i64,
@@ -80,12 +108,8 @@ enum RolloutCommand {
 
 #[derive(Debug, Args)]
 struct RolloutTarget {
-    #[arg(long, value_name = "ID")]
-    cluster: String,
-    #[arg(short = 'n', long)]
-    namespace: String,
-    #[arg(long)]
-    deployment: String,
+    #[command(flatten)]
+    target: DeploymentTarget,
     /// Confirm without a prompt.
     #[arg(long)]
     yes: bool,
@@ -220,19 +244,12 @@ pub fn scale(ctx: &Context, args: ScaleArgs) -> Result<ExitCode, Failure> {
     };
     // Refuse before any network call: read-only means no write, and no
     // reason to reach the cluster for one.
-    guard.check(&format!(
-        "scaling {}/{} in {}",
-        args.namespace, args.deployment, args.cluster
-    ))?;
+    guard.check(&format!("scaling {}", args.target))?;
     on_fleet(ctx, args.sandbox, args.seed, async |fleet: &Fleet| {
         let Connected {
             client, identity, ..
-        } = connect(fleet, &args.cluster).await?;
-        let target = WorkloadRef {
-            cluster_id: args.cluster.clone(),
-            namespace: args.namespace.clone(),
-            deployment: args.deployment.clone(),
-        };
+        } = connect(fleet, &args.target.cluster).await?;
+        let target = args.target.workload();
         let preview = scale::preview(&client, target, args.replicas).await?;
         let plan = &preview.plan;
         let actor = Actor {
@@ -309,22 +326,12 @@ pub fn rollout(ctx: &Context, args: RolloutArgs) -> Result<ExitCode, Failure> {
     let guard = WriteGuard {
         read_only: ctx.read_only,
     };
-    guard.check(&format!(
-        "{} of {}/{} in {}",
-        action.audit_name(),
-        args.namespace,
-        args.deployment,
-        args.cluster
-    ))?;
+    guard.check(&format!("{} of {}", action.audit_name(), args.target))?;
     on_fleet(ctx, args.sandbox, args.seed, async |fleet: &Fleet| {
         let Connected {
             client, identity, ..
-        } = connect(fleet, &args.cluster).await?;
-        let target = WorkloadRef {
-            cluster_id: args.cluster.clone(),
-            namespace: args.namespace.clone(),
-            deployment: args.deployment.clone(),
-        };
+        } = connect(fleet, &args.target.cluster).await?;
+        let target = args.target.workload();
         let plan = rollout::preview(&client, target, action).await?;
         // With --json the one document is printed at the end.
         if !ctx.json {
@@ -459,13 +466,6 @@ async fn resolve(fleet: &Fleet, id: &str) -> Result<FleetTarget, Failure> {
         })
 }
 
-fn identity_of(target: &FleetTarget) -> String {
-    format!(
-        "{} account {}",
-        target.cluster.provider, target.cluster.account
-    )
-}
-
 #[derive(Debug, Args)]
 pub struct NodePoolArgs {
     #[command(subcommand)]
@@ -572,7 +572,7 @@ pub fn node_pool(ctx: &Context, args: NodePoolArgs) -> Result<ExitCode, Failure>
         }
         let actor = Actor {
             os_user: os_user(),
-            cloud_identity: identity_of(&target),
+            cloud_identity: cloud_identity(&target),
         };
         let outcome = nodepool::execute(
             &target.provider,

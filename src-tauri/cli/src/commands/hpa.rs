@@ -7,16 +7,13 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use cloudops_cloud::act::{hpa, Actor, WriteGuard};
 use cloudops_core::{
-    plan::{
-        hpa::{HpaEdit, HpaPlan},
-        scale::WorkloadRef,
-    },
+    plan::hpa::{HpaEdit, HpaPlan},
     store::os_user,
 };
 use serde::Serialize;
 
 use super::{
-    act::{confirm, connect, on_fleet, require_terminal},
+    act::{confirm, connect, on_fleet, require_terminal, DeploymentTarget},
     clusters,
     refresh::Fleet,
     Context,
@@ -41,12 +38,8 @@ enum HpaCommand {
 
 #[derive(Debug, Args)]
 struct HpaTarget {
-    #[arg(long, value_name = "ID")]
-    cluster: String,
-    #[arg(short = 'n', long)]
-    namespace: String,
-    #[arg(long)]
-    deployment: String,
+    #[command(flatten)]
+    target: DeploymentTarget,
     /// Confirm without a prompt.
     #[arg(long)]
     yes: bool,
@@ -120,17 +113,10 @@ pub fn run(ctx: &Context, args: HpaArgs) -> Result<ExitCode, Failure> {
     let guard = WriteGuard {
         read_only: ctx.read_only,
     };
-    guard.check(&format!(
-        "changing the HPA of {}/{} in {}",
-        t.namespace, t.deployment, t.cluster
-    ))?;
+    guard.check(&format!("changing the HPA of {}", t.target))?;
     on_fleet(ctx, t.sandbox, t.seed, async |fleet: &Fleet| {
-        let conn = connect(fleet, &t.cluster).await?;
-        let target = WorkloadRef {
-            cluster_id: t.cluster.clone(),
-            namespace: t.namespace.clone(),
-            deployment: t.deployment.clone(),
-        };
+        let conn = connect(fleet, &t.target.cluster).await?;
+        let target = t.target.workload();
         let preview = hpa::preview(&conn.client, target, edit).await?;
         let plan = &preview.plan;
         let emit = |state: &str, ids: Option<&[i64]>| {

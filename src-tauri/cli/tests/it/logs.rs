@@ -35,8 +35,23 @@ fn checkout_logs_across_clusters_are_json_lines_in_time_order_and_fill_the_cache
         ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
     let docs = json_lines(&out.stdout);
+    // The sandbox's controllers replace pods as they go (HPA, restarts): a
+    // pod gone between the listing and its log request ends that one
+    // stream with an error, and the run is partial (exit 3), saying which.
+    // Anything else is a failure.
+    let failed_streams = docs
+        .iter()
+        .filter(|d| d["event"] == "ended" && !d["error"].is_null())
+        .count();
+    match out.status.code() {
+        Some(0) => assert_eq!(failed_streams, 0, "stderr: {stderr}"),
+        Some(3) => assert!(
+            failed_streams > 0,
+            "partial without a failed stream: {stderr}"
+        ),
+        other => panic!("exit {other:?}; stderr: {stderr}"),
+    }
     let lines: Vec<&Value> = docs.iter().filter(|d| d.get("line").is_some()).collect();
     assert!(lines.len() > 40, "{} lines", lines.len());
     let mut clusters = BTreeSet::new();

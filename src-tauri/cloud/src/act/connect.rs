@@ -37,13 +37,18 @@ pub async fn connect(targets: &[FleetTarget], id: &str) -> Result<Connected, Act
         what: "a client".into(),
         detail: e.to_string(),
     })?;
-    let identity = format!(
-        "{} account {}",
-        target.cluster.provider, target.cluster.account
-    );
     Ok(Connected {
         access,
         client,
-        identity,
+        identity: cloud_identity(target),
     })
+}
+
+/// Who a write acts as in the cloud, for audit rows: "aws account 1234…".
+/// Never a secret: the provider and the account id only.
+pub fn cloud_identity(target: &FleetTarget) -> String {
+    format!(
+        "{} account {}",
+        target.cluster.provider, target.cluster.account
+    )
 }

@@ -297,13 +297,6 @@ async fn a_bad_rollout_alerts_once_drops_the_score_and_names_the_rollout_until_c
         first_service_reason.detail.contains("in checkout"),
         "{reasons:?}"
     );
-    // The rollout's crash-looping pods show up as Warning events.
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r.kind == "events" && r.detail.contains("shop/checkout-")),
-        "{reasons:?}"
-    );
     assert!(checkout_points(reasons, "errors") > 1.0, "{reasons:?}");
     assert!(checkout_points(reasons, "latency") > 0.0, "{reasons:?}");
     // ...and checkout's own score carries them whole, with the open
