@@ -65,6 +65,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::logs::logs_stop,
             commands::logs::logs_cached,
             commands::logs::logs_patterns,
+            commands::logs::logs_export,
             commands::logs::cluster_events
         ])
 }

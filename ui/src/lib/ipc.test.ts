@@ -19,6 +19,7 @@ import {
   logsFollow,
   logsPatterns,
   logsStop,
+  logsExport,
   appInfo,
   diagnosticsText,
   fleetHealth,
@@ -196,6 +197,8 @@ describe('logs commands', () => {
     core.invoke.mockResolvedValue(null);
     await logsStop(3);
     expect(core.invoke).toHaveBeenLastCalledWith('logs_stop', { streamId: 3 });
+    await logsExport('checkout', 'jsonl', '{}\n');
+    expect(core.invoke).toHaveBeenLastCalledWith('logs_export', { name: 'checkout', format: 'jsonl', text: '{}\n' });
     await logsCached(target, 500);
     expect(core.invoke).toHaveBeenLastCalledWith('logs_cached', { target, limit: 500 });
     await logsPatterns('aws/a/r/c', 600);

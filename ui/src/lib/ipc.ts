@@ -46,6 +46,7 @@ import type { LogBatch } from './bindings/LogBatch';
 import type { LogFollowOptions } from './bindings/LogFollowOptions';
 import type { LogFollowStarted } from './bindings/LogFollowStarted';
 import type { LogTarget } from './bindings/LogTarget';
+import type { LogExportFormat } from './bindings/LogExportFormat';
 import type { PatternView } from './bindings/PatternView';
 
 export type { ActionOutcome, ActionProgress, AuditRow, RolloutPreview, ScalePreview };
@@ -226,6 +227,11 @@ export function logsFollow(target: LogTarget, options: LogFollowOptions, onBatch
 
 export function logsStop(streamId: number): Promise<boolean> {
   return call<boolean>('logs_stop', { streamId });
+}
+
+/** Writes the Logs panel's lines (rendered as `format`) into Downloads; never over an existing file. */
+export function logsExport(name: string, format: LogExportFormat, text: string): Promise<ExportResult> {
+  return call<ExportResult>('logs_export', { name, format, text });
 }
 
 /** The target's cached lines (the newest `limit`) and its clusters' cached patterns, with their time. */

@@ -14,13 +14,14 @@ use cloudops_cloud::logs::{
 use cloudops_core::analysis::alerts::AlertRules;
 use cloudops_core::store::logs::DEFAULT_LINES_PER_STREAM;
 use cloudops_core::store::{merge_patterns, now_ms, LogPatternQuery, StoredPattern};
+use cloudops_core::views::ExportResult;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 
 use super::actions::{check_label, check_subdomain};
-use super::cluster::check_text;
+use super::cluster::{check_text, export_dir, write_new};
 use super::CommandError;
 use crate::logs::{pump, row_of_cached, run_session, CacheSink, LogBatch, LogRow, PatternView};
 use crate::{
@@ -479,4 +480,53 @@ pub async fn cluster_events(
                 })
                 .collect()
         })
+}
+
+/// What an export of the Logs panel holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum LogExportFormat {
+    /// Plain lines, as shown.
+    Log,
+    /// One JSON document per line.
+    Jsonl,
+}
+
+/// The largest export the panel can send: its 50k-line ring of lines up to
+/// 1 KiB each is far below it.
+pub const MAX_LOG_EXPORT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Writes the panel's lines (already rendered by the panel, in the format
+/// asked) into Downloads as `logs-NAME-UNIX.log|jsonl`, never over an
+/// existing file. The webview cannot save files itself: WebKitGTK inside
+/// Tauri does not act on a download link.
+#[tauri::command]
+pub async fn logs_export(
+    state: State<'_, AppState>,
+    name: String,
+    format: LogExportFormat,
+    text: String,
+) -> Result<ExportResult, CommandError> {
+    check_subdomain("the export's name", &name)?;
+    if text.len() > MAX_LOG_EXPORT_BYTES {
+        return Err(CommandError::invalid(format!(
+            "the export is {} MiB; at most {} MiB",
+            text.len() / (1024 * 1024),
+            MAX_LOG_EXPORT_BYTES / (1024 * 1024)
+        )));
+    }
+    let ext = match format {
+        LogExportFormat::Log => "log",
+        LogExportFormat::Jsonl => "jsonl",
+    };
+    let file = format!("logs-{name}-{}.{ext}", now_ms() / 1000);
+    let dir = export_dir().ok_or_else(|| CommandError {
+        kind: "no_export_dir".into(),
+        message: "There is no Downloads or home folder to export into.".into(),
+        hint: "Set HOME (or XDG_DOWNLOAD_DIR) and try again.".into(),
+    })?;
+    state
+        .blocking(move || write_new(&dir, &file, text.as_bytes()))
+        .await
 }

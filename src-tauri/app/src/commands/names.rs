@@ -36,5 +36,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "logs_stop",
     "logs_cached",
     "logs_patterns",
+    "logs_export",
     "cluster_events",
 ];

@@ -69,6 +69,18 @@ fn log_arguments_are_validated_before_anything_is_reached() {
             "{target}"
         );
     }
+    // Exports: a name that could leave the folder, an unknown format, or
+    // more than the panel can hold are refused before anything is written.
+    for args in [
+        json!({"name": "../etc", "format": "log", "text": "x"}),
+        json!({"name": "Checkout", "format": "log", "text": "x"}),
+        json!({"name": "checkout", "format": "csv", "text": "x"}),
+        json!({"name": "checkout", "format": "jsonl",
+               "text": "x".repeat(crate::commands::logs::MAX_LOG_EXPORT_BYTES + 1)}),
+    ] {
+        let got = invoke_json(&main, "logs_export", args.clone());
+        assert!(got.is_err(), "{args:?} was accepted");
+    }
     let target = json!({"clusters": [c], "namespace": "shop", "deployment": "checkout"});
     for options in [
         json!({"filter": "(unclosed"}),

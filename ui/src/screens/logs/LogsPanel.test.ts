@@ -199,6 +199,38 @@ describe('LogsPanel', () => {
     expect(await violations()).toEqual([]);
   });
 
+  it('exports the lines through the backend into Downloads and says where', async () => {
+    live();
+    const exported: Record<string, unknown>[] = [];
+    const base = core.invoke.getMockImplementation()!;
+    core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
+      if (cmd === 'logs_export') {
+        exported.push(args);
+        return { path: '/home/sre/Downloads/logs-checkout-1.jsonl', bytes: 10 };
+      }
+      return base(cmd, args);
+    });
+    render(LogsPanel, { props: { target: TARGET, onclose: () => {} } });
+    await waitFor(() => expect(channel).not.toBeNull());
+    send(0, 3);
+    await waitFor(() => expect(screen.getByTestId('logs-count').textContent).toBe('3 of 3 lines'));
+    await fireEvent.click(screen.getByTestId('logs-export-jsonl'));
+    await waitFor(() => expect(screen.getByText(/Exported 3 lines to \/home\/sre\/Downloads/)).toBeTruthy());
+    expect(exported).toHaveLength(1);
+    expect(exported[0].name).toBe('checkout');
+    expect(exported[0].format).toBe('jsonl');
+    const lines = String(exported[0].text).trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(() => lines.map((l) => JSON.parse(l))).not.toThrow();
+    // A refusal is said, with its hint.
+    core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
+      if (cmd === 'logs_export') throw { kind: 'no_export_dir', message: 'There is no Downloads folder.', hint: 'Set HOME.' };
+      return base(cmd, args);
+    });
+    await fireEvent.click(screen.getByTestId('logs-export-log'));
+    await waitFor(() => expect(screen.getByText(/Could not export: There is no Downloads folder. Set HOME./)).toBeTruthy());
+  });
+
   it('stops the stream when it closes, and Esc closes it', async () => {
     live();
     const onclose = vi.fn();
