@@ -65,7 +65,13 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::logs::logs_stop,
             commands::logs::logs_cached,
             commands::logs::logs_patterns,
-            commands::logs::cluster_events
+            commands::logs::cluster_events,
+            commands::failover::failover_groups,
+            commands::failover::failover_plan,
+            commands::failover::failover_run,
+            commands::failover::failover_runs,
+            commands::failover::failover_resume,
+            commands::failover::failover_rollback
         ])
 }
 

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod anomalies;
 pub mod cluster;
 mod error;
+pub mod failover;
 pub mod health;
 pub mod logs;
 mod names;

@@ -37,4 +37,10 @@ pub const COMMAND_NAMES: &[&str] = &[
     "logs_cached",
     "logs_patterns",
     "cluster_events",
+    "failover_groups",
+    "failover_plan",
+    "failover_run",
+    "failover_runs",
+    "failover_resume",
+    "failover_rollback",
 ];
