@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use cloudops_cloud::act::{rollout::RolloutPlan, scale};
+use cloudops_cloud::act::{hpa, rollout::RolloutPlan, scale};
 use cloudops_cloud::collect::fleet::FleetTarget;
 use cloudops_core::plan::failover::FailoverPlan;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ pub enum Pending {
     Rollout(Box<RolloutPlan>),
     /// A failover plan, run on confirmation.
     Failover(Box<FailoverPlan>),
+    Hpa(Box<hpa::Preview>),
 }
 
 struct Entry {

@@ -71,7 +71,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::failover::failover_run,
             commands::failover::failover_runs,
             commands::failover::failover_resume,
-            commands::failover::failover_rollback
+            commands::failover::failover_rollback,
+            commands::hpa::hpa_preview,
+            commands::hpa::hpa_apply
         ])
 }
 

@@ -121,7 +121,7 @@ pub(crate) fn check_subdomain(what: &str, v: &str) -> Result<(), CommandError> {
 }
 
 /// Validates the target and checks the cluster is in the cache.
-async fn target(
+pub(crate) async fn target(
     state: &AppState,
     cluster: String,
     namespace: String,

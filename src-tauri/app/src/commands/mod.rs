@@ -9,6 +9,7 @@ pub mod cluster;
 mod error;
 pub mod failover;
 pub mod health;
+pub mod hpa;
 pub mod logs;
 mod names;
 pub mod workloads;

@@ -43,4 +43,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "failover_runs",
     "failover_resume",
     "failover_rollback",
+    "hpa_preview",
+    "hpa_apply",
 ];

@@ -254,3 +254,78 @@ fn checkout_fails_over_from_eks_to_gke_through_the_commands() {
         "invalid_run_state"
     );
 }
+
+/// "Make autoscaled" on the sandbox: the defaults are previewed as a new
+/// HPA, applied (audited), and the next preview is an edit with nothing to
+/// change; bad bounds are refused before anything is reached.
+#[test]
+fn make_autoscaled_previews_the_defaults_and_applies_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let state =
+        AppState::with_mode(dir.path().to_path_buf(), Mode::Sandbox).with_env(Arc::new(|_| None));
+    let app = configure(mock_builder(), state).build(context()).unwrap();
+    let main = main_window(&app);
+    crate::fleet::spawn(app.handle().clone(), Mode::Sandbox);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let cluster = loop {
+        let fleet = invoke_json(&main, "fleet_overview", json!({})).unwrap();
+        let gcp = fleet["clusters"].as_array().and_then(|c| {
+            c.iter()
+                .filter_map(|c| c["id"].as_str())
+                .find(|id| id.starts_with("gcp/"))
+                .map(str::to_owned)
+        });
+        if let Some(id) = gcp {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "no sandbox discovery in 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let preview = |extra: Value| {
+        let mut args =
+            json!({"cluster": cluster, "namespace": "kube-system", "deployment": "coredns"});
+        args.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        invoke_json(&main, "hpa_preview", args)
+    };
+    assert_eq!(kind(preview(json!({"min": 0}))), "invalid_argument");
+    assert_eq!(
+        kind(preview(json!({"cpuPercent": 5000}))),
+        "invalid_argument"
+    );
+
+    let made = preview(json!({})).unwrap();
+    let plan = &made["plan"];
+    assert_eq!(plan["action"], "create", "{made}");
+    assert_eq!(plan["after"]["min"], 2);
+    assert_eq!(plan["after"]["max"], 10);
+    assert_eq!(plan["after"]["scale_down_stabilization_secs"], 300);
+    assert!(!plan["changes"].as_array().unwrap().is_empty());
+    let done = invoke_json(&main, "hpa_apply", json!({"token": made["token"]})).unwrap();
+    assert_eq!(done["action"], "create", "{done}");
+    assert_eq!(done["audit_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        kind(invoke_json(
+            &main,
+            "hpa_apply",
+            json!({"token": made["token"]})
+        )),
+        "preview_expired"
+    );
+
+    let again = preview(json!({})).unwrap();
+    assert_eq!(again["plan"]["action"], "edit", "{again}");
+    assert_eq!(again["plan"]["before"]["min"], 2);
+    assert!(again["plan"]["changes"].as_array().unwrap().is_empty());
+    assert_eq!(
+        kind(invoke_json(
+            &main,
+            "hpa_apply",
+            json!({"token": again["token"]})
+        )),
+        "invalid_argument"
+    );
+    let edit = preview(json!({"max": 12})).unwrap();
+    assert_eq!(edit["plan"]["after"]["max"], 12, "{edit}");
+}
