@@ -148,3 +148,50 @@ export function canResume(run: FailoverRun): boolean {
 export function canRollback(run: FailoverRun): boolean {
   return run.state !== 'rolled_back';
 }
+
+/** The HPA fields the app reads and writes (`cloudops_core::plan::hpa`). */
+export interface HpaSettings {
+  min: number;
+  max: number;
+  cpu_percent: number | null;
+  memory_percent: number | null;
+  scale_up: { percent: number; period_secs: number } | null;
+  scale_down: { percent: number; period_secs: number } | null;
+  scale_down_stabilization_secs: number | null;
+}
+export interface HpaPlan {
+  target: WorkloadRef;
+  name: string;
+  action: 'create' | 'edit';
+  before: HpaSettings | null;
+  after: HpaSettings;
+  changes: { field: string; before: string; after: string }[];
+  replicas: number;
+  warnings: string[];
+}
+export interface HpaPreview {
+  token: string;
+  plan: HpaPlan;
+  expires_at_ms: number;
+}
+export interface HpaOutcome {
+  target: WorkloadRef;
+  name: string;
+  action: string;
+  audit_ids: number[];
+}
+export interface HpaEditInput {
+  min: number | null;
+  max: number | null;
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+}
+
+/** An optional whole number in [lo, hi] from a text field: '' is "keep", anything else invalid is undefined. */
+export function optionalInt(text: string, lo: number, hi: number): number | null | undefined {
+  const t = text.trim();
+  if (t === '') return null;
+  if (!/^\d+$/.test(t)) return undefined;
+  const n = Number(t);
+  return n >= lo && n <= hi ? n : undefined;
+}

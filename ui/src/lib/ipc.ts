@@ -47,7 +47,7 @@ import type { LogFollowOptions } from './bindings/LogFollowOptions';
 import type { LogFollowStarted } from './bindings/LogFollowStarted';
 import type { LogTarget } from './bindings/LogTarget';
 import type { PatternView } from './bindings/PatternView';
-import type { FailoverGroup, FailoverPlanView, FailoverProgress, FailoverRun } from './failover';
+import type { FailoverGroup, FailoverPlanView, FailoverProgress, FailoverRun, HpaEditInput, HpaOutcome, HpaPreview } from './failover';
 
 export type { ActionOutcome, ActionProgress, AuditRow, RolloutPreview, ScalePreview };
 export type { CachedLogs, ClusterEvent, LogBatch, LogFollowOptions, LogFollowStarted, LogTarget, PatternView };
@@ -385,4 +385,13 @@ export function failoverRollback(runId: number): Promise<number> {
 
 export function onFailoverProgress(cb: (p: FailoverProgress) => void): () => void {
   return subscribe<FailoverProgress>(EVENT_FAILOVER_PROGRESS, cb);
+}
+
+/** Plans an HPA change; all nulls is "Make autoscaled" (the defaults for a new HPA). */
+export function hpaPreview(cluster: string, namespace: string, deployment: string, edit: HpaEditInput): Promise<HpaPreview> {
+  return call<HpaPreview>('hpa_preview', { cluster, namespace, deployment, ...edit });
+}
+
+export function hpaApply(token: string): Promise<HpaOutcome> {
+  return call<HpaOutcome>('hpa_apply', { token });
 }
