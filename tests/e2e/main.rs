@@ -7,6 +7,7 @@
 
 mod actions;
 mod driver;
+mod failover;
 mod health_alerts;
 mod logs;
 mod metrics;

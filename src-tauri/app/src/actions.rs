@@ -2,13 +2,14 @@
 //! previews (one-shot, expiring), the last discovery's targets to connect
 //! through, and the persisted read-only setting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use cloudops_cloud::act::{rollout::RolloutPlan, scale};
+use cloudops_cloud::act::{hpa, rollout::RolloutPlan, scale};
 use cloudops_cloud::collect::fleet::FleetTarget;
+use cloudops_core::plan::failover::FailoverPlan;
 use serde::{Deserialize, Serialize};
 
 /// A preview is good for this long: past it the cluster may have moved on,
@@ -23,6 +24,9 @@ pub enum Pending {
     /// Both boxed: a preview carries its fit report, a plan its pod template.
     Scale(Box<scale::Preview>),
     Rollout(Box<RolloutPlan>),
+    /// A failover plan, run on confirmation.
+    Failover(Box<FailoverPlan>),
+    Hpa(Box<hpa::Preview>),
 }
 
 struct Entry {
@@ -34,6 +38,8 @@ struct Entry {
 pub struct ActionState {
     previews: Mutex<HashMap<String, Entry>>,
     targets: RwLock<Vec<FleetTarget>>,
+    /// Failover runs with a task going in this process.
+    active_runs: Mutex<HashSet<i64>>,
 }
 
 impl ActionState {
@@ -75,6 +81,17 @@ impl ActionState {
     /// Called by the discovery loop after each run.
     pub fn set_targets(&self, targets: Vec<FleetTarget>) {
         *self.targets.write().unwrap_or_else(|p| p.into_inner()) = targets;
+    }
+
+    /// Marks failover run `id` as going; false when it already is.
+    pub fn start_run(&self, id: i64) -> bool {
+        let mut set = self.active_runs.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(id)
+    }
+
+    pub fn end_run(&self, id: i64) {
+        let mut set = self.active_runs.lock().unwrap_or_else(|p| p.into_inner());
+        set.remove(&id);
     }
 
     pub fn targets(&self) -> Vec<FleetTarget> {

@@ -66,7 +66,15 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::logs::logs_cached,
             commands::logs::logs_patterns,
             commands::logs::logs_export,
-            commands::logs::cluster_events
+            commands::logs::cluster_events,
+            commands::failover::failover_groups,
+            commands::failover::failover_plan,
+            commands::failover::failover_run,
+            commands::failover::failover_runs,
+            commands::failover::failover_resume,
+            commands::failover::failover_rollback,
+            commands::hpa::hpa_preview,
+            commands::hpa::hpa_apply
         ])
 }
 

@@ -22,6 +22,13 @@ import {
   logsExport,
   appInfo,
   diagnosticsText,
+  failoverGroups,
+  failoverPlan,
+  failoverResume,
+  failoverRollback,
+  failoverRun,
+  failoverRuns,
+  onFailoverProgress,
   fleetHealth,
   fleetOverview,
   onCollectionFinished,
@@ -218,5 +225,35 @@ describe('logs commands', () => {
     expect(args.options).toEqual(options);
     args.onBatch.onmessage({ stream_id: 1, rows: [], dropped: 0, patterns: null, done: true });
     expect(got).toHaveBeenCalledWith({ stream_id: 1, rows: [], dropped: 0, patterns: null, done: true });
+  });
+});
+
+describe('failover commands', () => {
+  it('pass the argument names the Rust commands take', async () => {
+    core.invoke.mockResolvedValue([]);
+    await failoverGroups();
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_groups', undefined);
+    await failoverPlan('shop/checkout', 'aws/a', null, 0);
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_plan', { group: 'shop/checkout', from: 'aws/a', to: null, floor: 0 });
+    core.invoke.mockResolvedValue(4);
+    await expect(failoverRun('t', 'checkout')).resolves.toBe(4);
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: 't', typedConfirmation: 'checkout' });
+    await failoverRuns(20);
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_runs', { limit: 20 });
+    await failoverResume(4);
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_resume', { runId: 4 });
+    await failoverRollback(4);
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_rollback', { runId: 4 });
+  });
+
+  it('delivers failover-progress events until unlistened', async () => {
+    const seen: number[] = [];
+    const stop = onFailoverProgress((p) => seen.push(p.run_id));
+    await vi.waitFor(() => expect(listenerCount('failover-progress')).toBe(1));
+    emit('failover-progress', { run_id: 5, mode: 'run', event: null, report: null, error: null });
+    stop();
+    await vi.waitFor(() => expect(listenerCount('failover-progress')).toBe(0));
+    emit('failover-progress', { run_id: 6, mode: 'run', event: null, report: null, error: null });
+    expect(seen).toEqual([5]);
   });
 });

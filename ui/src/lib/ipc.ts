@@ -48,6 +48,7 @@ import type { LogFollowStarted } from './bindings/LogFollowStarted';
 import type { LogTarget } from './bindings/LogTarget';
 import type { LogExportFormat } from './bindings/LogExportFormat';
 import type { PatternView } from './bindings/PatternView';
+import type { FailoverGroup, FailoverPlanView, FailoverProgress, FailoverRun, HpaEditInput, HpaOutcome, HpaPreview } from './failover';
 
 export type { ActionOutcome, ActionProgress, AuditRow, RolloutPreview, ScalePreview };
 export type { CachedLogs, ClusterEvent, LogBatch, LogFollowOptions, LogFollowStarted, LogTarget, PatternView };
@@ -60,6 +61,8 @@ export const EVENT_COLLECTION_FINISHED = 'collection-finished';
 export const EVENT_ALERTS_CHANGED = 'alerts-changed';
 /** As `src-tauri/app/src/commands/actions.rs` emits it while an apply follows its rollout. */
 export const EVENT_ACTION_PROGRESS = 'action-progress';
+/** As `src-tauri/app/src/commands/failover.rs` emits it for every step of a run or rollback, and at its end. */
+export const EVENT_FAILOVER_PROGRESS = 'failover-progress';
 
 export function fleetOverview(): Promise<FleetOverview> {
   return call<FleetOverview>('fleet_overview');
@@ -356,4 +359,45 @@ function safeJson(v: unknown): string {
   } catch {
     return String(v);
   }
+}
+
+/** Failover groups: deployments cached in two clusters or more, plus the user's. */
+export function failoverGroups(): Promise<FailoverGroup[]> {
+  return call<FailoverGroup[]>('failover_groups');
+}
+
+/** The plan (ranked when `to` is null) and a one-shot token; no token when the plan refuses. */
+export function failoverPlan(group: string, from: string, to: string | null, floor: number): Promise<FailoverPlanView> {
+  return call<FailoverPlanView>('failover_plan', { group, from, to, floor });
+}
+
+/** Starts the planned run; resolves with its id, the steps follow as `failover-progress` events. */
+export function failoverRun(token: string, typedConfirmation: string | null): Promise<number> {
+  return call<number>('failover_run', { token, typedConfirmation });
+}
+
+/** Running and past runs, newest first, with their steps. */
+export function failoverRuns(limit: number): Promise<FailoverRun[]> {
+  return call<FailoverRun[]>('failover_runs', { limit });
+}
+
+export function failoverResume(runId: number): Promise<number> {
+  return call<number>('failover_resume', { runId });
+}
+
+export function failoverRollback(runId: number): Promise<number> {
+  return call<number>('failover_rollback', { runId });
+}
+
+export function onFailoverProgress(cb: (p: FailoverProgress) => void): () => void {
+  return subscribe<FailoverProgress>(EVENT_FAILOVER_PROGRESS, cb);
+}
+
+/** Plans an HPA change; all nulls is "Make autoscaled" (the defaults for a new HPA). */
+export function hpaPreview(cluster: string, namespace: string, deployment: string, edit: HpaEditInput): Promise<HpaPreview> {
+  return call<HpaPreview>('hpa_preview', { cluster, namespace, deployment, ...edit });
+}
+
+export function hpaApply(token: string): Promise<HpaOutcome> {
+  return call<HpaOutcome>('hpa_apply', { token });
 }

@@ -5,7 +5,7 @@ const commands = buildCommands();
 const titles = (q: string) => matchCommands(q, commands).map((c) => c.title);
 
 describe('buildCommands', () => {
-  it('has a "Go to" command for every screen plus reload and focus filter', () => {
+  it('has a "Go to" command for every screen plus reload, focus filter and failover', () => {
     expect(commands.map((c) => c.title)).toEqual([
       'Go to Fleet',
       'Go to Clusters',
@@ -17,6 +17,7 @@ describe('buildCommands', () => {
       'Reload fleet',
       'Refresh fleet (discover now)',
       'Focus filter',
+      'Failover…',
     ]);
   });
 
@@ -75,7 +76,9 @@ describe('matchCommands', () => {
   });
 
   it('uses keywords, but below title hits', () => {
-    expect(titles('failover')).toEqual(['Go to Actions']);
+    expect(titles('audit')).toEqual(['Go to Actions']);
+    // The title hit ranks above the screen whose keyword it is.
+    expect(titles('failover')).toEqual(['Failover…', 'Go to Actions']);
     // "refresh" is a keyword of Reload fleet but the title of the discovery command, which wins.
     expect(titles('refresh')).toEqual(['Refresh fleet (discover now)', 'Reload fleet']);
     expect(titles('discover')[0]).toBe('Refresh fleet (discover now)');

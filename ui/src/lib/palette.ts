@@ -7,6 +7,7 @@ export type PaletteAction =
   | { type: 'reload-fleet' }
   | { type: 'refresh-fleet' }
   | { type: 'focus-filter' }
+  | { type: 'open-failover' }
   | { type: 'open-cluster'; clusterId: string }
   | { type: 'open-logs'; clusters: string[]; namespace: string; deployment: string };
 
@@ -84,6 +85,13 @@ export function buildCommands(
       action: { type: 'focus-filter' },
     });
   }
+  commands.push({
+    id: 'failover',
+    title: 'Failover…',
+    hint: 'f on a workload',
+    keywords: ['fail over', 'move', 'region', 'cloud', 'disaster', 'evacuate'],
+    action: { type: 'open-failover' },
+  });
   // After the screens and actions, so "cl" still ranks "Go to Clusters" first on ties.
   for (const c of opts.clusters ?? []) {
     commands.push({

@@ -121,7 +121,7 @@ pub(crate) fn check_subdomain(what: &str, v: &str) -> Result<(), CommandError> {
 }
 
 /// Validates the target and checks the cluster is in the cache.
-async fn target(
+pub(crate) async fn target(
     state: &AppState,
     cluster: String,
     namespace: String,
@@ -150,22 +150,22 @@ async fn target(
     })
 }
 
-async fn connected(state: &AppState, cluster: &str) -> Result<Connected, CommandError> {
+pub(crate) async fn connected(state: &AppState, cluster: &str) -> Result<Connected, CommandError> {
     Ok(connect(&state.actions().targets(), cluster).await?)
 }
 
-fn expires_at() -> i64 {
+pub(crate) fn expires_at() -> i64 {
     now_ms() + PREVIEW_TTL.as_millis() as i64
 }
 
-fn check_token(token: &str) -> Result<(), CommandError> {
+pub(crate) fn check_token(token: &str) -> Result<(), CommandError> {
     if token.len() != 32 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(CommandError::invalid("the preview token is malformed"));
     }
     Ok(())
 }
 
-fn expired() -> CommandError {
+pub(crate) fn expired() -> CommandError {
     CommandError {
         kind: "preview_expired".into(),
         message: "This preview has expired or was already applied.".into(),
@@ -292,7 +292,7 @@ pub async fn scale_apply<R: Runtime>(
 /// the cache: the executor holds the store across its awaits (the audit
 /// rows around the write), and a SQLite connection cannot be shared between
 /// threads, nor should the views wait for a rollout to finish.
-async fn on_own_store<T, F>(dir: std::path::PathBuf, f: F) -> Result<T, CommandError>
+pub(crate) async fn on_own_store<T, F>(dir: std::path::PathBuf, f: F) -> Result<T, CommandError>
 where
     T: Send + 'static,
     F: FnOnce(&Store) -> Result<T, ActError> + Send + 'static,

@@ -38,4 +38,12 @@ pub const COMMAND_NAMES: &[&str] = &[
     "logs_patterns",
     "logs_export",
     "cluster_events",
+    "failover_groups",
+    "failover_plan",
+    "failover_run",
+    "failover_runs",
+    "failover_resume",
+    "failover_rollback",
+    "hpa_preview",
+    "hpa_apply",
 ];

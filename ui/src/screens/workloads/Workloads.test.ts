@@ -181,6 +181,33 @@ describe('Workloads screen', () => {
     closeLogs();
   });
 
+  it('opens the failover wizard on the row group with f, and the HPA dialog with h', async () => {
+    const user = userEvent.setup();
+    backend();
+    render(Workloads);
+    await screen.findByTestId('workloads-total');
+    screen.getByTestId('workloads-table').focus();
+    await user.keyboard('{ArrowDown}f');
+    await screen.findByTestId('failover-wizard');
+    await waitFor(() => expect(callsOf('failover_groups')).toHaveLength(1));
+    await user.keyboard('{Escape}');
+    expect(screen.queryByTestId('failover-wizard')).toBeNull();
+    screen.getByTestId('workloads-table').focus();
+    await user.keyboard('h');
+    await screen.findByTestId('hpa-dialog');
+    await waitFor(() =>
+      expect(callsOf('hpa_preview')[0]).toEqual({
+        cluster: row(1).cluster,
+        namespace: row(1).namespace,
+        deployment: row(1).name,
+        min: null,
+        max: null,
+        cpuPercent: null,
+        memoryPercent: null,
+      }),
+    );
+  });
+
   it('dims a stale table and says why', async () => {
     stale = true;
     backend();
