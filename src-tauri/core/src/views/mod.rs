@@ -308,6 +308,7 @@ pub struct FleetHealthView {
 }
 
 mod build;
+pub mod cost;
 mod export;
 pub mod health;
 mod range;
@@ -316,6 +317,7 @@ mod workloads;
 pub use build::{
     cluster_detail, cluster_numbers, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS,
 };
+pub use cost::{cost_view, CostView, CostViewRequest};
 pub use export::export_chart;
 pub use health::{
     attach_open_issues, cluster_signals, fleet_health, fleet_health_for, fleet_health_view,
