@@ -65,7 +65,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::logs::logs_stop,
             commands::logs::logs_cached,
             commands::logs::logs_patterns,
-            commands::logs::cluster_events
+            commands::logs::cluster_events,
+            commands::cost::cost_view,
+            commands::cost::cost_export
         ])
 }
 

@@ -37,4 +37,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "logs_cached",
     "logs_patterns",
     "cluster_events",
+    "cost_view",
+    "cost_export",
 ];

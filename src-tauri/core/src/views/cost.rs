@@ -234,25 +234,38 @@ fn provider_label(p: Provider) -> &'static str {
     }
 }
 
+/// `[first day, first day of the next month)` of `YYYY-MM`, as days.
+pub fn month_days(month: &str) -> Result<(String, String), ViewError> {
+    let (first, next) = month_bounds_of(month)?;
+    Ok((iso_date(first), iso_date(next)))
+}
+
+fn month_bounds_of(month: &str) -> Result<(i64, i64), ViewError> {
+    let bad = || ViewError::BadRange(format!("{month:?} is not a YYYY-MM month"));
+    if !is_month(month) {
+        return Err(bad());
+    }
+    let first = parse_day(&format!("{month}-01")).ok_or_else(bad)?;
+    let (fy, fm, _) = civil_from_day(first);
+    let next = if fm == 12 {
+        day_from_civil(fy + 1, 1, 1)
+    } else {
+        day_from_civil(fy, fm + 1, 1)
+    };
+    Ok((first, next))
+}
+
 /// Builds the Cost screen's data from the cache (works offline).
 pub fn cost_view(store: &Store, now: i64, req: &CostViewRequest) -> Result<CostView, ViewError> {
     let today = now.div_euclid(86_400);
     let month = match &req.month {
-        Some(m) if is_month(m) => m.clone(),
-        Some(m) => return Err(ViewError::BadRange(format!("{m:?} is not a YYYY-MM month"))),
+        Some(m) => m.clone(),
         None => {
             let (y, m, _) = civil_from_day(today);
             format!("{y:04}-{m:02}")
         }
     };
-    let first = parse_day(&format!("{month}-01"))
-        .ok_or_else(|| ViewError::BadRange(format!("{month:?} is not a month")))?;
-    let (fy, fm, _) = civil_from_day(first);
-    let next_month = if fm == 12 {
-        day_from_civil(fy + 1, 1, 1)
-    } else {
-        day_from_civil(fy, fm + 1, 1)
-    };
+    let (first, next_month) = month_bounds_of(&month)?;
     // The days shown: the month up to today (a future month shows nothing).
     let end = next_month.min(today + 1).max(first);
     let mut notes = Vec::new();

@@ -359,3 +359,32 @@ fn bad_requests_and_an_empty_cache() {
     assert_eq!(v.data_age_secs, None);
     assert!(v.notes.iter().any(|n| n.contains("never fetched")));
 }
+
+#[test]
+fn csv_export_lists_the_months_daily_rows() {
+    let (_d, store) = store();
+    let csv = super::super::cost_csv(&store, "2025-06", None).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("day,provider,account,cluster_id"));
+    // 20 June days × 3 clusters.
+    assert_eq!(lines.len() - 1, 60);
+    assert!(lines.iter().any(
+        |l| l.starts_with("2025-06-18,aws,acct,aws/prod/us-east-1/eks1,eks1,actual,USD,400.000000")
+    ));
+    assert!(lines.iter().skip(1).all(|l| l.starts_with("2025-06")));
+    let one = super::super::cost_csv(&store, "2025-06", Some(DO)).unwrap();
+    assert_eq!(one.matches("\r\n").count(), 21);
+    assert!(one.contains(",estimate,USD,10.000000"));
+    assert_eq!(
+        super::super::cost_csv(&store, "June", None)
+            .unwrap_err()
+            .kind(),
+        "bad_range"
+    );
+    assert_eq!(
+        super::super::cost_csv(&store, "2025-06", Some("x"))
+            .unwrap_err()
+            .kind(),
+        "unknown_cluster"
+    );
+}

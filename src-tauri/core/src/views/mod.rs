@@ -309,6 +309,7 @@ pub struct FleetHealthView {
 
 mod build;
 pub mod cost;
+mod cost_export;
 mod export;
 pub mod health;
 mod range;
@@ -318,6 +319,7 @@ pub use build::{
     cluster_detail, cluster_numbers, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS,
 };
 pub use cost::{cost_view, CostView, CostViewRequest};
+pub use cost_export::cost_csv;
 pub use export::export_chart;
 pub use health::{
     attach_open_issues, cluster_signals, fleet_health, fleet_health_for, fleet_health_view,
