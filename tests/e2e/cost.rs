@@ -58,8 +58,18 @@ async fn the_cost_screen_shows_the_sandbox_fleets_cost() {
         .await;
     let mut providers = BTreeSet::new();
     for r in &rows {
-        let p = r.attr("data-provider").await.ok().flatten().unwrap_or_default();
-        let source = r.attr("data-source").await.ok().flatten().unwrap_or_default();
+        let p = r
+            .attr("data-provider")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let source = r
+            .attr("data-source")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let text = r.text().await.unwrap_or_default();
         assert!(
             source == "actual" || source == "estimate",
@@ -90,7 +100,11 @@ async fn the_cost_screen_shows_the_sandbox_fleets_cost() {
         .find_all(Locator::Css("[data-testid=cost-chart-svg] svg rect"))
         .await
         .unwrap_or_default();
-    assert!(rects.len() > 2, "the chart draws bars, got {} rects", rects.len());
+    assert!(
+        rects.len() > 2,
+        "the chart draws bars, got {} rects",
+        rects.len()
+    );
     session.screenshot("cost-screen").await;
     session.close().await;
 }

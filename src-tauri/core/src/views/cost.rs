@@ -192,7 +192,7 @@ pub struct CostView {
     pub notes: Vec<String>,
 }
 
-fn parse_day(s: &str) -> Option<i64> {
+pub(super) fn parse_day(s: &str) -> Option<i64> {
     let (y, m, d) = (s.get(0..4)?, s.get(5..7)?, s.get(8..10)?);
     Some(day_from_civil(
         y.parse().ok()?,
@@ -203,7 +203,7 @@ fn parse_day(s: &str) -> Option<i64> {
 
 /// Per (provider, account, cluster, day, currency): the actual when there is
 /// one, else the estimate.
-fn best_rows(days: &[CostDay]) -> Vec<CostDay> {
+pub(super) fn best_rows(days: &[CostDay]) -> Vec<CostDay> {
     let mut best: BTreeMap<(String, String, Option<String>, String, String), CostDay> =
         BTreeMap::new();
     for d in days {
@@ -294,7 +294,13 @@ pub fn cost_view(store: &Store, now: i64, req: &CostViewRequest) -> Result<CostV
     let mut anomalies = Vec::new();
     let mut charts = Vec::new();
     for cur in &currencies {
-        let fleet = daily_totals(history.iter().filter(|d| &d.currency == cur));
+        // Today is still being billed: a partial day would drag the
+        // forecast and look like a drop, so both read up to yesterday
+        // (today is then forecast), unless today is all the month has.
+        let mut fleet = daily_totals(history.iter().filter(|d| &d.currency == cur));
+        if fleet.iter().any(|d| d.day >= first && d.day < today) {
+            fleet.retain(|d| d.day < today);
+        }
         let in_month: Vec<DailyCost> = fleet.iter().copied().filter(|d| d.day >= first).collect();
         let mut forecast_days = Vec::new();
         if !in_month.is_empty() {
@@ -303,7 +309,8 @@ pub fn cost_view(store: &Store, now: i64, req: &CostViewRequest) -> Result<CostV
                     forecast_days = f
                         .days
                         .iter()
-                        .filter(|d| d.day < next_month)
+                        // The chart already draws today (partial) as spent.
+                        .filter(|d| d.day >= end && d.day < next_month)
                         .map(|d| ForecastDay {
                             day: iso_date(d.day),
                             low: d.low.unwrap_or(d.value),
@@ -393,7 +400,7 @@ pub fn cost_view(store: &Store, now: i64, req: &CostViewRequest) -> Result<CostV
     })
 }
 
-fn currencies_by_spend(rows: &[&CostDay]) -> Vec<String> {
+pub(super) fn currencies_by_spend(rows: &[&CostDay]) -> Vec<String> {
     let mut by: BTreeMap<&str, f64> = BTreeMap::new();
     for r in rows {
         *by.entry(r.currency.as_str()).or_default() += r.amount.abs();
@@ -403,7 +410,7 @@ fn currencies_by_spend(rows: &[&CostDay]) -> Vec<String> {
     v.into_iter().map(|(c, _)| c.to_owned()).collect()
 }
 
-fn daily_totals<'a>(rows: impl Iterator<Item = &'a CostDay>) -> Vec<DailyCost> {
+pub(super) fn daily_totals<'a>(rows: impl Iterator<Item = &'a CostDay>) -> Vec<DailyCost> {
     let mut by: BTreeMap<i64, f64> = BTreeMap::new();
     for r in rows {
         if let Some(d) = parse_day(&r.day) {

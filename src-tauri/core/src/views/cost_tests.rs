@@ -257,8 +257,9 @@ fn forecast_anomaly_and_budgets() {
     let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
 
     let f = v.forecasts.iter().find(|f| f.currency == "USD").unwrap();
-    assert_eq!(f.through, "2025-06-20");
-    let spent = june_sum(aws_amount) + 200.0;
+    // Today (06-20) is partial: the forecast reads up to yesterday.
+    assert_eq!(f.through, "2025-06-19");
+    let spent = june_sum(aws_amount) - aws_amount(day_from_civil(2025, 6, 20)) + 190.0;
     assert!((f.spent_to_date - spent).abs() < 1e-6);
     assert!(f.total > spent, "ten more days cost something");
     let (lo, hi) = (f.low.unwrap(), f.high.unwrap());
@@ -387,4 +388,18 @@ fn csv_export_lists_the_months_daily_rows() {
             .kind(),
         "unknown_cluster"
     );
+}
+
+#[test]
+fn forecasts_alone_match_the_views_and_narrow_to_a_cluster() {
+    let (_d, store) = store();
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+    let (all, notes) = super::super::cost_forecasts(&store, now(), None).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(all, v.forecasts);
+    let (one, _) = super::super::cost_forecasts(&store, now(), Some(DO)).unwrap();
+    assert_eq!(one.len(), 1);
+    assert!((one[0].spent_to_date - 190.0).abs() < 1e-6);
+    // 10 a day, every day: the rest of June is 10 × 10.
+    assert!((one[0].total - 300.0).abs() < 1.0, "{}", one[0].total);
 }

@@ -310,6 +310,7 @@ pub struct FleetHealthView {
 mod build;
 pub mod cost;
 mod cost_export;
+mod cost_forecasts;
 mod export;
 pub mod health;
 mod range;
@@ -320,6 +321,7 @@ pub use build::{
 };
 pub use cost::{cost_view, CostView, CostViewRequest};
 pub use cost_export::cost_csv;
+pub use cost_forecasts::cost_forecasts;
 pub use export::export_chart;
 pub use health::{
     attach_open_issues, cluster_signals, fleet_health, fleet_health_for, fleet_health_view,
