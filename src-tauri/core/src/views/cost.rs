@@ -21,9 +21,6 @@ use crate::analysis::cost_anomaly::{cost_anomalies, CostAnomalyConfig, Direction
 use crate::analysis::cost_budget::{daily_spend, evaluate, BudgetSpend, ScopedDailyCost};
 use crate::analysis::cost_forecast::{month_end_forecast, ForecastConfig};
 use crate::analysis::cost_series::{civil_from_day, day_from_civil, iso_date, DailyCost};
-use crate::analysis::cost_suggestions::{
-    suggestions, SuggestionConfig, UnitPrices, WorkloadProfile,
-};
 use crate::charts::cost::{
     cost_chart, CostChartInput, CostChartOptions, CostSeries, ForecastDay, RenderedCostChart,
 };
@@ -374,7 +371,8 @@ pub fn cost_view(store: &Store, now: i64, req: &CostViewRequest) -> Result<CostV
         }
         None => None,
     };
-    let (suggestions, suggestion_notes) = suggestion_views(store, &clusters, &month_rows)?;
+    let (suggestions, suggestion_notes) =
+        super::cost_suggestions::suggestion_views(store, &clusters, &month_rows)?;
     let fetches = store.cost_fetches()?;
     let api_calls = fetches.iter().map(|f| f.api_calls).sum();
     let data_age_secs = store.oldest_cost_fetch()?.map(|t| (now - t).max(0));
@@ -599,15 +597,15 @@ fn capacity_weight(cpu_cores: f64, memory_bytes: f64) -> f64 {
     cpu_cores.max(0.0) * REFERENCE_CPU_HOURLY + memory_bytes.max(0.0) / gib * REFERENCE_GIB_HOURLY
 }
 
-struct PricedNodes {
-    nodes: Vec<NodeCost>,
-    day: String,
-    currency: String,
-    source: CostSource,
+pub(super) struct PricedNodes {
+    pub(super) nodes: Vec<NodeCost>,
+    pub(super) day: String,
+    pub(super) currency: String,
+    pub(super) source: CostSource,
 }
 
 /// The cluster's nodes with the last day's cost spread over them, or why not.
-fn priced_nodes(
+pub(super) fn priced_nodes(
     store: &Store,
     cluster: &str,
     month_rows: &[&CostDay],
@@ -729,81 +727,6 @@ fn breakdown(
         idle_pct: pct(a.idle.cost),
         notes,
     }))
-}
-
-fn suggestion_views(
-    store: &Store,
-    clusters: &[ClusterSummary],
-    month_rows: &[&CostDay],
-) -> Result<(Vec<SuggestionView>, Vec<String>), ViewError> {
-    let mut profiles = Vec::new();
-    let mut prices = BTreeMap::new();
-    let mut currency_of: BTreeMap<String, String> = BTreeMap::new();
-    for c in clusters.iter().filter(|c| c.gone_at.is_none()) {
-        if let Ok(p) = priced_nodes(store, &c.id, month_rows)? {
-            let (nodes, currency) = (p.nodes, p.currency);
-            if let Some(p) = UnitPrices::from_nodes(&nodes, CostSplit::Reference, 24.0) {
-                prices.insert(c.id.clone(), p);
-                currency_of.insert(c.id.clone(), currency);
-            }
-        }
-        let page = store.workloads(&WorkloadQuery {
-            cluster: Some(c.id.clone()),
-            limit: MAX_WORKLOAD_PAGE,
-            ..Default::default()
-        })?;
-        profiles.extend(
-            page.rows
-                .iter()
-                .filter(|w| w.kind.eq_ignore_ascii_case("deployment"))
-                .map(|w| WorkloadProfile {
-                    cluster_id: w.cluster.clone(),
-                    namespace: w.namespace.clone(),
-                    name: w.name.clone(),
-                    replicas: w.replicas,
-                    containers: 1,
-                    request_cpu_cores_per_pod: w.requests_cpu_cores,
-                    request_memory_bytes_per_pod: w.requests_memory_bytes,
-                    // The 7-day p95 is not kept per workload in the cache.
-                    p95_cpu_cores_per_pod: None,
-                    p95_memory_bytes_per_pod: None,
-                    usage_days: 0.0,
-                    has_hpa: w.hpa.is_some(),
-                    hpa_min_replicas: None,
-                    has_pdb: None,
-                    selector: BTreeMap::new(),
-                }),
-        );
-    }
-    let found = suggestions(&profiles, &[], &prices, &SuggestionConfig::default());
-    let out = found
-        .into_iter()
-        .map(|s| SuggestionView {
-            kind: serde_json::to_value(s.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            currency: currency_of.get(&s.cluster_id).cloned(),
-            cluster_id: s.cluster_id,
-            target: s.target,
-            summary: s.summary,
-            monthly_savings: s.monthly_savings,
-            commands: s.commands,
-            caveats: s.caveats,
-        })
-        .collect();
-    let missing = vec![
-        "Right-sizing needs each workload's 7-day p95 usage per pod, which the cache does not \
-         keep yet: no right-sizing suggestions."
-            .to_owned(),
-        "Idle node pools need the requests placed on each pool and the pool's p95 usage: not \
-         computed yet."
-            .to_owned(),
-        "PodDisruptionBudgets are not collected: single-replica deployments are listed with \
-         the PDB as unknown."
-            .to_owned(),
-    ];
-    Ok((out, missing))
 }
 
 #[cfg(test)]

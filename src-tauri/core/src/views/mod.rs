@@ -311,6 +311,7 @@ mod build;
 pub mod cost;
 mod cost_export;
 mod cost_forecasts;
+mod cost_suggestions;
 mod export;
 pub mod health;
 mod range;
