@@ -6,6 +6,7 @@
 //! Run one case at a time (`--test-threads=1`): one automated window per app.
 
 mod actions;
+mod cost;
 mod driver;
 mod failover;
 mod health_alerts;

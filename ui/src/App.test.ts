@@ -65,7 +65,7 @@ describe('navigation rail', () => {
   it('switches screens, updates the title, aria-current and the hash', async () => {
     const user = await setup();
     await user.click(screen.getByTestId('nav-cost'));
-    expect(screen.getByTestId('screen-cost')).toHaveTextContent('issue 7');
+    expect(screen.getByTestId('screen-cost')).toBeInTheDocument();
     expect(screen.getByTestId('screen-title')).toHaveTextContent('Cost');
     expect(screen.getByTestId('nav-cost')).toHaveAttribute('aria-current', 'page');
     expect(screen.getByTestId('nav-fleet')).not.toHaveAttribute('aria-current');
@@ -83,10 +83,12 @@ describe('navigation rail', () => {
     expect(document.activeElement).toBe(screen.getByTestId('nav-settings'));
   });
 
-  it.each([['cost', 7]])('the %s screen says it arrives with issue %i', async (id, issue) => {
+  it('the cost screen reads the cost view and shows a refusal as an error, not a placeholder', async () => {
     const user = await setup();
-    await user.click(screen.getByTestId(`nav-${id}`));
-    expect(screen.getByTestId(`screen-${id}`)).toHaveTextContent(`Arrives with issue ${issue}`);
+    await user.click(screen.getByTestId('nav-cost'));
+    await vi.waitFor(() => expect(calls('cost_view')).toBe(1));
+    expect(await screen.findByText(/Could not read the cost/)).toBeInTheDocument();
+    expect(screen.getByTestId('screen-cost')).not.toHaveTextContent('Arrives with issue');
   });
 
   it('shows the Read-only badge in the top bar when the setting is on', async () => {

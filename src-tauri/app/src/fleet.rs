@@ -6,7 +6,7 @@
 //! discovers from it with the sandbox's own variables, never the process's,
 //! so a demo cannot touch a real cloud.
 
-use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use cloudops_cloud::{
     ambient::Shared,
@@ -15,7 +15,9 @@ use cloudops_cloud::{
         persist::write_pass,
         CollectSettings,
     },
+    cost::refresh::{refresh_costs, CostPolicy},
     discovery::{self, Limits},
+    providers::Provider as CloudProvider,
     resilience::{BreakerState, CallPolicy},
     sources,
 };
@@ -160,6 +162,7 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
         let settings = collect_settings(&state, mode);
         tracing::debug!(?mode, "discovery run starting");
         let mut fleet: Vec<FleetTarget> = Vec::new();
+        let mut cost_sources: Vec<Arc<dyn CloudProvider>> = Vec::new();
         let done = match prepare(&state, mode, &mut sandbox).await {
             Err(failure) => DiscoveryFinished::failed(failure),
             Ok((vars, accounts)) => {
@@ -170,6 +173,7 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
                 };
                 let found = sources::gather(&lookup, accounts, &shared).await;
                 let providers = found.providers.clone();
+                cost_sources = providers.clone();
                 let progress_app = app.clone();
                 let report =
                     sources::discover(found, &Limits::default(), move |p: DiscoveryProgress| {
@@ -199,6 +203,8 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
             if !fleet.is_empty() {
                 collect(&app, &state, &fleet, &settings, &shared).await;
             }
+            // Cost after the metrics: it is due only every few hours.
+            refresh_costs_if_due(&state, &cost_sources).await;
             tokio::select! {
                 _ = tokio::time::sleep(settings.interval) => {}
                 _ = tokio::time::sleep_until(next_discovery) => break,
@@ -301,6 +307,46 @@ async fn collect<R: Runtime>(
     };
     if let Err(e) = app.emit(EVENT_COLLECTED, event) {
         tracing::warn!(error = %e, "cannot notify the window");
+    }
+}
+
+/// Refreshes the cost of the accounts that are due (every 6 h by default:
+/// Cost Explorer bills each page). The cheap "is anything due" check runs
+/// first, so the cache is held across the billing calls only when a fetch
+/// will actually happen; both run on the store's blocking thread, never on
+/// the async runtime.
+async fn refresh_costs_if_due(state: &AppState, providers: &[Arc<dyn CloudProvider>]) {
+    if providers.is_empty() {
+        return;
+    }
+    let providers = providers.to_vec();
+    let refreshed = state
+        .with_store(move |store| {
+            let now = jiff::Timestamp::now();
+            let mut due = false;
+            for p in &providers {
+                let last = store.last_cost_fetch(p.kind(), p.account())?;
+                due |= last.is_none_or(|f| f.next_refresh_at <= now.as_second());
+            }
+            if !due {
+                return Ok::<_, cloudops_core::store::StoreError>(None);
+            }
+            let policy = CostPolicy {
+                // The Cost screen's forecast and anomaly baseline read eight weeks.
+                history_days: cloudops_core::views::cost::HISTORY_DAYS,
+                ..CostPolicy::default()
+            };
+            tauri::async_runtime::block_on(refresh_costs(store, &providers, &policy, now)).map(Some)
+        })
+        .await;
+    match refreshed {
+        Ok(Some(accounts)) => {
+            for a in &accounts {
+                tracing::debug!(provider = %a.provider, account = %a.account, outcome = ?a.outcome, "cost refresh");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e.message, hint = %e.hint, "the cost refresh failed"),
     }
 }
 

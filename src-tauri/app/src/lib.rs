@@ -74,7 +74,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::failover::failover_resume,
             commands::failover::failover_rollback,
             commands::hpa::hpa_preview,
-            commands::hpa::hpa_apply
+            commands::hpa::hpa_apply,
+            commands::cost::cost_view,
+            commands::cost::cost_export
         ])
 }
 

@@ -12,6 +12,7 @@ use super::*;
 
 mod actions;
 mod failover;
+mod cost;
 mod logs;
 
 fn request(cmd: &str) -> InvokeRequest {

@@ -15,6 +15,8 @@ import {
   anomaliesList,
   anomalyGet,
   clusterEvents,
+  costExport,
+  costView,
   logsCached,
   logsFollow,
   logsPatterns,
@@ -74,6 +76,17 @@ describe('toCommandError', () => {
 });
 
 describe('commands', () => {
+  it('costView passes the request; costExport the month and cluster; refusals become CommandErrors', async () => {
+    core.invoke.mockResolvedValueOnce({ month: '2025-06' });
+    await expect(costView({ month: null, cluster: 'aws/a/r/c' })).resolves.toEqual({ month: '2025-06' });
+    expect(core.invoke).toHaveBeenCalledWith('cost_view', { request: { month: null, cluster: 'aws/a/r/c' } });
+    core.invoke.mockResolvedValueOnce({ path: '/d/cost.csv', bytes: 3 });
+    await expect(costExport('2025-06', null)).resolves.toEqual({ path: '/d/cost.csv', bytes: 3 });
+    expect(core.invoke).toHaveBeenCalledWith('cost_export', { month: '2025-06', cluster: null });
+    core.invoke.mockRejectedValueOnce({ kind: 'invalid_argument', message: 'bad month', hint: 'h' });
+    await expect(costExport('x', null)).rejects.toMatchObject({ kind: 'invalid_argument' });
+  });
+
   it('fleetOverview calls fleet_overview without arguments', async () => {
     core.invoke.mockResolvedValue(overview());
     await expect(fleetOverview()).resolves.toEqual(overview());

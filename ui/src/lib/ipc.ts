@@ -23,6 +23,8 @@ import type { AppInfo } from './bindings/AppInfo';
 import type { BulkAlertOutcome } from './bindings/BulkAlertOutcome';
 import type { ChartRef } from './bindings/ChartRef';
 import type { ClusterDetail } from './bindings/ClusterDetail';
+import type { CostView } from './bindings/CostView';
+import type { CostViewRequest } from './bindings/CostViewRequest';
 import type { CommandError } from './bindings/CommandError';
 import type { DiscoveryFinished } from './bindings/DiscoveryFinished';
 import type { DiscoveryProgress } from './bindings/DiscoveryProgress';
@@ -205,6 +207,16 @@ export function auditLog(limit: number): Promise<AuditRow[]> {
 /** Writes the filtered audit log into Downloads (never over a file). */
 export function auditExport(filter: AuditFilter, format: AuditExportFormat): Promise<ExportResult> {
   return call<ExportResult>('audit_export', { filter, format });
+}
+
+/** The Cost screen's data, from the cache (works offline). */
+export function costView(request: CostViewRequest): Promise<CostView> {
+  return call<CostView>('cost_view', { request });
+}
+
+/** Writes the month's daily cost rows as CSV into Downloads (never over a file). */
+export function costExport(month: string, cluster: string | null): Promise<ExportResult> {
+  return call<ExportResult>('cost_export', { month, cluster });
 }
 
 export function readOnlyGet(): Promise<boolean> {

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod alerts;
 pub mod anomalies;
 pub mod cluster;
+pub mod cost;
 mod error;
 pub mod failover;
 pub mod health;

@@ -46,4 +46,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "failover_rollback",
     "hpa_preview",
     "hpa_apply",
+    "cost_view",
+    "cost_export",
 ];

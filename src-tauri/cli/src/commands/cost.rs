@@ -6,16 +6,17 @@
 
 use std::{collections::BTreeMap, process::ExitCode};
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use cloudops_core::{
     cost::{is_day, CostDay, CostOverview, CostSource},
+    views::{self, cost::CostForecastView, cost::SuggestionView, CostViewRequest},
     Store,
 };
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{clusters, Context};
-use crate::output::{print_json, Failure};
+use crate::output::{print_json, Failure, EXIT_ERROR};
 
 #[derive(Debug, Args)]
 pub struct CostArgs {
@@ -25,19 +26,35 @@ pub struct CostArgs {
     /// First day of the daily rows, YYYY-MM-DD (default: the first of the month).
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
-    /// The month-end forecast (not yet available: it comes with the cost analysis).
+    /// The month-end forecast with its interval, per currency (of the
+    /// cluster with --cluster, else of the fleet).
     #[arg(long)]
     forecast: bool,
     /// Read the sandbox's cache (what `cloudops refresh --sandbox` wrote).
-    #[arg(long)]
+    #[arg(long, global = true)]
     sandbox: bool,
+    #[command(subcommand)]
+    command: Option<CostCommand>,
 }
 
-/// The forecast's place in the JSON until the analysis lands.
+#[derive(Debug, Subcommand)]
+enum CostCommand {
+    /// Savings and HA suggestions the cache supports, each with the exact
+    /// commands to run, and the inputs that are missing.
+    Suggestions,
+}
+
 #[derive(Debug, Serialize)]
 struct ForecastStatus {
-    available: bool,
-    message: &'static str,
+    forecasts: Vec<CostForecastView>,
+    notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SuggestionsDoc {
+    suggestions: Vec<SuggestionView>,
+    /// Inputs the suggestions could not use.
+    missing_inputs: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,9 +66,6 @@ struct CostDoc {
     #[serde(skip_serializing_if = "Option::is_none")]
     forecast: Option<ForecastStatus>,
 }
-
-const FORECAST_PENDING: &str =
-    "the month-end forecast is not yet available in this build (it comes with the cost analysis)";
 
 /// What the cache holds for `[since, tomorrow)` and the month of today.
 pub fn overview(
@@ -190,12 +204,100 @@ fn print_text(doc: &CostDoc) {
         }
     }
     if let Some(f) = &doc.forecast {
-        println!("\nForecast: {}", f.message);
+        println!("\nMonth-end forecast:");
+        for v in &f.forecasts {
+            let interval = match (v.low, v.high) {
+                (Some(l), Some(h)) => {
+                    format!(", {:.0} % interval {l:.2} to {h:.2}", v.level * 100.0)
+                }
+                _ => String::new(),
+            };
+            println!(
+                "  {:.2} {}{interval} (spent {:.2} through {}, {})",
+                v.total, v.currency, v.spent_to_date, v.through, v.method
+            );
+        }
+        for n in &f.notes {
+            println!("  note: {n}");
+        }
     }
+}
+
+fn run_suggestions(ctx: &Context, store: &Store) -> Result<ExitCode, Failure> {
+    let view = views::cost_view(
+        store,
+        Timestamp::now().as_second(),
+        &CostViewRequest::default(),
+    )
+    .map_err(|e| Failure {
+        exit: EXIT_ERROR,
+        kind: e.kind().into(),
+        message: e.to_string(),
+        hint: e.hint(),
+    })?;
+    let doc = SuggestionsDoc {
+        suggestions: view.suggestions,
+        missing_inputs: view.suggestion_notes,
+    };
+    if ctx.json {
+        print_json(&doc);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if doc.suggestions.is_empty() {
+        println!("No suggestions from the cached data.");
+    }
+    for s in &doc.suggestions {
+        let money = match &s.currency {
+            Some(c) if s.monthly_savings < 0.0 => {
+                format!(" (costs {:.2} {c} a month)", -s.monthly_savings)
+            }
+            Some(c) => format!(" (saves {:.2} {c} a month)", s.monthly_savings),
+            None => String::new(),
+        };
+        println!("{} in {}: {}{money}", s.target, s.cluster_id, s.summary);
+        for c in &s.commands {
+            println!("    $ {c}");
+        }
+        for c in &s.caveats {
+            println!("    note: {c}");
+        }
+    }
+    for n in &doc.missing_inputs {
+        println!("missing: {n}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(ctx: &Context, args: CostArgs) -> Result<ExitCode, Failure> {
     let store = clusters::open_store(ctx, args.sandbox)?;
+    if let Some(CostCommand::Suggestions) = args.command {
+        return run_suggestions(ctx, &store);
+    }
+    if let Some(c) = args.cluster.as_deref() {
+        if store.cluster(c)?.is_none() {
+            return Err(Failure::usage(
+                "unknown_cluster",
+                format!("no cluster {c:?} in the cache"),
+                "list the ids with `cloudops clusters --offline`",
+            ));
+        }
+    }
+    let forecast = if args.forecast {
+        let (forecasts, notes) = views::cost_forecasts(
+            &store,
+            Timestamp::now().as_second(),
+            args.cluster.as_deref(),
+        )
+        .map_err(|e| Failure {
+            exit: EXIT_ERROR,
+            kind: e.kind().into(),
+            message: e.to_string(),
+            hint: e.hint(),
+        })?;
+        Some(ForecastStatus { forecasts, notes })
+    } else {
+        None
+    };
     let overview = overview(
         &store,
         Timestamp::now(),
@@ -210,10 +312,7 @@ pub fn run(ctx: &Context, args: CostArgs) -> Result<ExitCode, Failure> {
     let doc = CostDoc {
         overview,
         cluster_names,
-        forecast: args.forecast.then_some(ForecastStatus {
-            available: false,
-            message: FORECAST_PENDING,
-        }),
+        forecast,
     };
     if ctx.json {
         print_json(&doc);

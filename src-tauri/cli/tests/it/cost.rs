@@ -60,7 +60,30 @@ fn refresh_fetches_cost_of_all_four_clouds_and_cost_reads_it_from_the_cache() {
     }
     assert!(doc["data_age_secs"].as_i64().unwrap() < 600);
     assert!(!doc["daily"].as_array().unwrap().is_empty());
-    assert_eq!(doc["forecast"]["available"], false);
+    // The forecast per currency: the sandbox bills in USD.
+    let forecasts = doc["forecast"]["forecasts"].as_array().unwrap();
+    let usd = forecasts
+        .iter()
+        .find(|f| f["currency"] == "USD")
+        .expect("a USD forecast");
+    assert!(usd["total"].as_f64().unwrap() >= usd["spent_to_date"].as_f64().unwrap() - 1e-6);
+
+    // Suggestions: the commands to run, and what the cache lacks.
+    let sug = json(&cloudops(
+        dir.path(),
+        &["cost", "suggestions", "--sandbox", "--json"],
+    ));
+    assert!(sug["suggestions"].is_array(), "{sug}");
+    assert!(sug["missing_inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("p95")));
+    assert!(sug["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| !s["commands"].as_array().unwrap().is_empty()));
     let calls: u64 = doc["fetches"]
         .as_array()
         .unwrap()

@@ -308,6 +308,10 @@ pub struct FleetHealthView {
 }
 
 mod build;
+pub mod cost;
+mod cost_export;
+mod cost_forecasts;
+mod cost_suggestions;
 mod export;
 pub mod health;
 mod range;
@@ -316,6 +320,9 @@ mod workloads;
 pub use build::{
     cluster_detail, cluster_numbers, heatmap_view, latency_view, ViewError, COLLECT_INTERVAL_SECS,
 };
+pub use cost::{cost_view, CostView, CostViewRequest};
+pub use cost_export::cost_csv;
+pub use cost_forecasts::cost_forecasts;
 pub use export::export_chart;
 pub use health::{
     attach_open_issues, cluster_signals, fleet_health, fleet_health_for, fleet_health_view,

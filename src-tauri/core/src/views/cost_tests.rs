@@ -1,0 +1,405 @@
+//! The Cost view on a real SQLite cache with the migrations.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::analysis::cost_budget::{Budget, BudgetScope};
+use crate::cost::{CostFetch, CostLine};
+use crate::store::{ClusterState, CostWindow, CostWrite, NodeState, WorkloadState};
+
+const AWS: &str = "aws/prod/us-east-1/eks1";
+const DO: &str = "do/team/fra1/doks1";
+const AZ: &str = "azure/sub/westeurope/aks1";
+
+fn now() -> i64 {
+    day_from_civil(2025, 6, 20) * 86_400 + 12 * 3600
+}
+
+/// The AWS cluster's bill: 100 a day, 400 on 2025-06-18 (a spike).
+fn aws_amount(day: i64) -> f64 {
+    if iso_date(day) == "2025-06-18" {
+        400.0
+    } else {
+        100.0 + f64::from((day % 7) as u8)
+    }
+}
+
+fn history_days() -> std::ops::Range<i64> {
+    day_from_civil(2025, 4, 1)..day_from_civil(2025, 6, 21)
+}
+
+fn cluster(id: &str, provider: Provider, name: &str) -> ClusterSummary {
+    ClusterSummary {
+        id: id.into(),
+        provider,
+        account: "acct".into(),
+        name: name.into(),
+        region: "r".into(),
+        version: None,
+        status: "ACTIVE".into(),
+        endpoint: None,
+        node_pools: vec![],
+        collected_at: now(),
+        gone_at: None,
+    }
+}
+
+fn write(
+    store: &mut Store,
+    provider: Provider,
+    cluster: &str,
+    source: CostSource,
+    currency: &str,
+    amount: impl Fn(i64) -> f64,
+) {
+    let days = history_days();
+    let lines = days
+        .clone()
+        .map(|d| CostLine {
+            cluster_id: Some(cluster.into()),
+            day: iso_date(d),
+            category: "compute".into(),
+            amount: amount(d),
+            currency: currency.into(),
+            source,
+            is_final: true,
+        })
+        .collect();
+    let fetched_at = now() - 3 * 3600;
+    store
+        .write_costs(&CostWrite {
+            provider,
+            account: "acct".into(),
+            collected_at: fetched_at,
+            windows: vec![CostWindow {
+                source,
+                first_day: iso_date(days.start),
+                end_day: iso_date(days.end),
+            }],
+            lines,
+            months: vec![],
+            closed_days: vec![],
+            fetch: CostFetch {
+                provider,
+                account: "acct".into(),
+                fetched_at,
+                api_calls: 3,
+                pages: 3,
+                first_day: Some(iso_date(days.start)),
+                end_day: Some(iso_date(days.end)),
+                next_refresh_at: fetched_at + 6 * 3600,
+                reported_month_to_date: None,
+                notes: vec![],
+                error: None,
+            },
+        })
+        .unwrap();
+}
+
+fn workload(ns: &str, name: &str, replicas: i32, cpu: f64, mem: f64) -> WorkloadState {
+    WorkloadState {
+        namespace: ns.into(),
+        kind: "Deployment".into(),
+        name: name.into(),
+        replicas,
+        ready: replicas,
+        updated: replicas,
+        available: replicas,
+        labels: BTreeMap::new(),
+        images: vec![],
+        revision: None,
+        replicasets: vec![],
+        hpa: None,
+        cpu_cores: None,
+        memory_bytes: None,
+        requests_cpu_cores: Some(cpu),
+        requests_memory_bytes: Some(mem),
+    }
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in(dir.path()).unwrap();
+    store
+        .upsert_clusters(&[
+            cluster(AWS, Provider::Aws, "eks1"),
+            cluster(DO, Provider::DigitalOcean, "doks1"),
+            cluster(AZ, Provider::Azure, "aks1"),
+        ])
+        .unwrap();
+    write(
+        &mut store,
+        Provider::Aws,
+        AWS,
+        CostSource::Actual,
+        "USD",
+        aws_amount,
+    );
+    write(
+        &mut store,
+        Provider::DigitalOcean,
+        DO,
+        CostSource::Estimate,
+        "USD",
+        |_| 10.0,
+    );
+    write(
+        &mut store,
+        Provider::Azure,
+        AZ,
+        CostSource::Actual,
+        "EUR",
+        |_| 20.0,
+    );
+    let node = |name: &str| NodeState {
+        name: name.into(),
+        pool: Some("general".into()),
+        allocatable_cpu_cores: 4.0,
+        allocatable_memory_bytes: 16.0 * 1024.0 * 1024.0 * 1024.0,
+        ready: true,
+        ..Default::default()
+    };
+    let gib = 1024.0 * 1024.0 * 1024.0;
+    store
+        .apply_cluster_state(
+            AWS,
+            &ClusterState {
+                nodes: Some(vec![node("n1"), node("n2")]),
+                workloads: Some(vec![
+                    workload("shop", "web", 3, 1.0, 2.0 * gib),
+                    workload("batch", "worker", 1, 0.5, gib),
+                ]),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    (dir, store)
+}
+
+fn june_sum(f: impl Fn(i64) -> f64) -> f64 {
+    (day_from_civil(2025, 6, 1)..=day_from_civil(2025, 6, 20))
+        .map(f)
+        .sum()
+}
+
+#[test]
+fn month_to_date_per_cloud_and_cluster_keeps_sources_and_currencies_apart() {
+    let (_d, store) = store();
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+    assert_eq!(v.month, "2025-06");
+    assert_eq!(v.currencies, vec!["USD".to_owned(), "EUR".to_owned()]);
+    let aws = v
+        .clouds
+        .iter()
+        .find(|c| c.provider == Provider::Aws)
+        .unwrap();
+    assert!((aws.shown - june_sum(aws_amount)).abs() < 1e-6);
+    assert_eq!(aws.shown_source, CostSource::Actual);
+    assert_eq!(aws.estimate, None);
+    let dig = v
+        .clusters
+        .iter()
+        .find(|c| c.cluster_id.as_deref() == Some(DO))
+        .unwrap();
+    assert_eq!(dig.shown_source, CostSource::Estimate);
+    assert_eq!(dig.actual, None);
+    assert!((dig.shown - 200.0).abs() < 1e-6);
+    assert_eq!(dig.label, "doks1");
+    let az = v
+        .clouds
+        .iter()
+        .find(|c| c.provider == Provider::Azure)
+        .unwrap();
+    assert_eq!(az.currency, "EUR");
+    assert!((az.shown - 400.0).abs() < 1e-6);
+    // One chart per currency, never a mixed one.
+    assert_eq!(v.charts.len(), 2);
+    assert!(v.notes.iter().any(|n| n.contains("2 currencies")));
+    let usd = &v.charts[0];
+    assert_eq!(usd.currency, "USD");
+    assert!(usd.chart.svg.contains("<svg"));
+    let actual_bars = usd.chart.layout.bars.iter().filter(|b| !b.forecast).count();
+    let forecast_bars = usd.chart.layout.bars.iter().filter(|b| b.forecast).count();
+    assert_eq!(actual_bars, 20);
+    assert_eq!(forecast_bars, 10, "forecast days run to the month's end");
+    assert!(usd.chart.layout.legend.iter().any(|l| l.estimate));
+    assert!(usd.chart.layout.legend.iter().any(|l| !l.estimate));
+    // The 06-20 bar is AWS + DO.
+    let last = usd
+        .chart
+        .layout
+        .bars
+        .iter()
+        .find(|b| b.day == "2025-06-20")
+        .unwrap();
+    assert!((last.total - (aws_amount(day_from_civil(2025, 6, 20)) + 10.0)).abs() < 1e-6);
+    assert_eq!(v.data_age_secs, Some(3 * 3600));
+    assert_eq!(v.api_calls, 9);
+    assert_eq!(v.fetches.len(), 3);
+}
+
+#[test]
+fn forecast_anomaly_and_budgets() {
+    let (_d, mut store) = store();
+    let mut fleet = Budget::new("fleet", BudgetScope::Fleet, 5000.0, "USD");
+    fleet.id = None;
+    store.put_budget(&fleet, now()).unwrap();
+    let eks = Budget::new(
+        "eks",
+        BudgetScope::Cluster {
+            cluster_id: AWS.into(),
+        },
+        1000.0,
+        "USD",
+    );
+    store.put_budget(&eks, now()).unwrap();
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+
+    let f = v.forecasts.iter().find(|f| f.currency == "USD").unwrap();
+    // Today (06-20) is partial: the forecast reads up to yesterday.
+    assert_eq!(f.through, "2025-06-19");
+    let spent = june_sum(aws_amount) - aws_amount(day_from_civil(2025, 6, 20)) + 190.0;
+    assert!((f.spent_to_date - spent).abs() < 1e-6);
+    assert!(f.total > spent, "ten more days cost something");
+    let (lo, hi) = (f.low.unwrap(), f.high.unwrap());
+    assert!(lo <= f.total && f.total <= hi);
+
+    let spike = v
+        .anomalies
+        .iter()
+        .find(|a| a.day == "2025-06-18" && a.currency == "USD")
+        .expect("the spike is an anomaly");
+    assert_eq!(spike.direction, "up");
+    assert!(v.anomalies.iter().all(|a| a.day.starts_with("2025-06")));
+
+    // The fleet holds EUR spend: a USD fleet budget is refused, not summed.
+    let fb = v.budgets.iter().find(|b| b.name == "fleet").unwrap();
+    assert!(fb.error.as_deref().unwrap().contains("EUR"));
+    let eb = v.budgets.iter().find(|b| b.name == "eks").unwrap();
+    assert_eq!(eb.error, None);
+    assert!((eb.spent.unwrap() - june_sum(aws_amount)).abs() < 1e-6);
+    assert_eq!(eb.status, "critical", "spent is over 100 %");
+    assert!(!eb.messages.is_empty());
+}
+
+#[test]
+fn namespace_breakdown_sums_to_the_days_cost_with_idle_apart() {
+    let (_d, store) = store();
+    let req = CostViewRequest {
+        month: Some("2025-06".into()),
+        cluster: Some(AWS.into()),
+    };
+    let v = cost_view(&store, now(), &req).unwrap();
+    let b = v.breakdown.unwrap();
+    assert_eq!(b.day, "2025-06-20");
+    assert_eq!(b.currency, "USD");
+    let day_cost = aws_amount(day_from_civil(2025, 6, 20));
+    assert!((b.total - day_cost).abs() < 1e-6);
+    let ns: f64 = b.namespaces.iter().map(|n| n.cost).sum();
+    assert!((ns + b.idle - day_cost).abs() < 1e-6);
+    assert!(
+        b.idle > 0.0,
+        "3.5 of 8 cores are requested: the rest is idle"
+    );
+    assert_eq!(b.namespaces[0].namespace, "shop", "largest first");
+    // A cluster without nodes says why instead of inventing a split.
+    let v = cost_view(
+        &store,
+        now(),
+        &CostViewRequest {
+            month: None,
+            cluster: Some(DO.into()),
+        },
+    )
+    .unwrap();
+    let b = v.breakdown.unwrap();
+    assert!(b.namespaces.is_empty());
+    assert!(b.notes[0].contains("no nodes"));
+}
+
+#[test]
+fn suggestions_say_what_is_missing() {
+    let (_d, store) = store();
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+    let single = v
+        .suggestions
+        .iter()
+        .find(|s| s.target == "batch/worker")
+        .expect("the single-replica worker is an HA gap");
+    assert_eq!(single.kind, "single_replica_no_pdb");
+    assert!(single.commands.iter().any(|c| c.contains("kubectl")));
+    assert_eq!(single.currency.as_deref(), Some("USD"));
+    assert!(v.suggestions.iter().all(|s| s.target != "shop/web"));
+    assert!(v.suggestion_notes.iter().any(|n| n.contains("p95")));
+}
+
+#[test]
+fn bad_requests_and_an_empty_cache() {
+    let (_d, store) = store();
+    let bad = CostViewRequest {
+        month: Some("2025-13".into()),
+        cluster: None,
+    };
+    assert_eq!(
+        cost_view(&store, now(), &bad).unwrap_err().kind(),
+        "bad_range"
+    );
+    let unknown = CostViewRequest {
+        month: None,
+        cluster: Some("nope".into()),
+    };
+    assert_eq!(
+        cost_view(&store, now(), &unknown).unwrap_err().kind(),
+        "unknown_cluster"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = Store::open_in(dir.path()).unwrap();
+    let v = cost_view(&empty, now(), &CostViewRequest::default()).unwrap();
+    assert!(v.charts.is_empty() && v.clouds.is_empty());
+    assert_eq!(v.data_age_secs, None);
+    assert!(v.notes.iter().any(|n| n.contains("never fetched")));
+}
+
+#[test]
+fn csv_export_lists_the_months_daily_rows() {
+    let (_d, store) = store();
+    let csv = super::super::cost_csv(&store, "2025-06", None).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("day,provider,account,cluster_id"));
+    // 20 June days × 3 clusters.
+    assert_eq!(lines.len() - 1, 60);
+    assert!(lines.iter().any(
+        |l| l.starts_with("2025-06-18,aws,acct,aws/prod/us-east-1/eks1,eks1,actual,USD,400.000000")
+    ));
+    assert!(lines.iter().skip(1).all(|l| l.starts_with("2025-06")));
+    let one = super::super::cost_csv(&store, "2025-06", Some(DO)).unwrap();
+    assert_eq!(one.matches("\r\n").count(), 21);
+    assert!(one.contains(",estimate,USD,10.000000"));
+    assert_eq!(
+        super::super::cost_csv(&store, "June", None)
+            .unwrap_err()
+            .kind(),
+        "bad_range"
+    );
+    assert_eq!(
+        super::super::cost_csv(&store, "2025-06", Some("x"))
+            .unwrap_err()
+            .kind(),
+        "unknown_cluster"
+    );
+}
+
+#[test]
+fn forecasts_alone_match_the_views_and_narrow_to_a_cluster() {
+    let (_d, store) = store();
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+    let (all, notes) = super::super::cost_forecasts(&store, now(), None).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(all, v.forecasts);
+    let (one, _) = super::super::cost_forecasts(&store, now(), Some(DO)).unwrap();
+    assert_eq!(one.len(), 1);
+    assert!((one[0].spent_to_date - 190.0).abs() < 1e-6);
+    // 10 a day, every day: the rest of June is 10 × 10.
+    assert!((one[0].total - 300.0).abs() < 1.0, "{}", one[0].total);
+}

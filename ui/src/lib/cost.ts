@@ -1,0 +1,46 @@
+// Pure helpers of the Cost screen: money, ages and the chart's hover in words (tested in cost.test.ts).
+import type { CostBar } from './bindings/CostBar';
+import type { CostChartLayout } from './bindings/CostChartLayout';
+import type { CostTotal } from './bindings/CostTotal';
+
+export function money(amount: number, currency: string): string {
+  const sign = amount < 0 ? '−' : '';
+  return `${sign}${Math.abs(amount).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
+}
+
+/** "3 h ago", "12 min ago", "2 d ago"; null: never fetched. */
+export function age(secs: number | null): string {
+  if (secs === null) return 'never fetched';
+  if (secs < 60) return 'just now';
+  if (secs < 3600) return `${Math.floor(secs / 60)} min ago`;
+  if (secs < 86_400) return `${Math.floor(secs / 3600)} h ago`;
+  return `${Math.floor(secs / 86_400)} d ago`;
+}
+
+/** The figure of a total in words: always says whether it is the bill or our estimate. */
+export function totalInWords(t: CostTotal): string {
+  const what = t.mixed ? 'actual and estimate' : t.shown_source === 'actual' ? 'actual' : 'estimate';
+  let s = `${money(t.shown, t.currency)} (${what})`;
+  if (t.actual !== null && t.estimate !== null && !t.mixed) s += `; estimate ${money(t.estimate, t.currency)}`;
+  return s;
+}
+
+/** The bar under an x in the SVG's own coordinates. */
+export function barAt(layout: CostChartLayout, x: number): number | null {
+  const i = layout.bars.findIndex((b) => x >= b.x0 && x < b.x1);
+  return i < 0 ? null : i;
+}
+
+/** One bar in words, for the tooltip and the live region. */
+export function barInWords(layout: CostChartLayout, bar: CostBar): string {
+  const cur = layout.currency;
+  if (bar.forecast) {
+    const range = bar.low !== null && bar.high !== null ? ` (${money(bar.low, cur)} to ${money(bar.high, cur)})` : '';
+    return `${bar.day}, forecast: ${money(bar.total, cur)}${range}`;
+  }
+  const parts = layout.legend
+    .map((l, i) => ({ l, v: bar.amounts[i] ?? 0 }))
+    .filter((p) => p.v !== 0)
+    .map((p) => `${p.l.label}${p.l.estimate ? ' (estimate)' : ''} ${money(p.v, cur)}`);
+  return `${bar.day}: ${money(bar.total, cur)}${parts.length ? ` — ${parts.join(', ')}` : ''}`;
+}
