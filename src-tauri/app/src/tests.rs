@@ -11,8 +11,8 @@ use cloudops_core::{ClusterSummary, FleetOverview, NodePoolSummary, Provider, St
 use super::*;
 
 mod actions;
-mod failover;
 mod cost;
+mod failover;
 mod logs;
 
 fn request(cmd: &str) -> InvokeRequest {
