@@ -17,12 +17,11 @@ use cloudops_cloud::act::{
     ActError, Actor, WriteGuard,
 };
 use cloudops_core::plan::failover::{
-    detect_groups, parse_group_key, plan_failover, CachedDeployment, FailoverGroup, FailoverPlan,
-    FailoverPlanError,
+    detect_groups, parse_group_key, plan_failover, FailoverGroup, FailoverPlan, FailoverPlanError,
 };
 use cloudops_core::plan::scale::MAX_REPLICAS;
 use cloudops_core::store::failover::{FailoverRun, RunState};
-use cloudops_core::store::{now_ms, os_user, WorkloadQuery, MAX_WORKLOAD_PAGE};
+use cloudops_core::store::{now_ms, os_user};
 use cloudops_core::Store;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
@@ -83,40 +82,11 @@ fn check_group(group: &str) -> Result<(), CommandError> {
     check_subdomain("the group's deployment", name)
 }
 
-/// Cached deployments (all, or those named `ns/name`), paged through.
-fn cached_deployments(
-    store: &Store,
-    only: Option<(&str, &str)>,
-) -> Result<Vec<CachedDeployment>, CommandError> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = store.workloads(&WorkloadQuery {
-            namespace: only.map(|(ns, _)| ns.to_owned()),
-            search: only.map(|(_, name)| name.to_owned()),
-            offset,
-            limit: MAX_WORKLOAD_PAGE,
-            ..Default::default()
-        })?;
-        let n = page.rows.len() as u32;
-        out.extend(
-            page.rows
-                .into_iter()
-                .filter(|r| r.kind == "Deployment" && only.is_none_or(|(_, name)| r.name == name))
-                .map(|r| (r.cluster, r.namespace, r.name)),
-        );
-        offset += n;
-        if n == 0 || u64::from(offset) >= page.total {
-            return Ok(out);
-        }
-    }
-}
-
 fn groups_in(
     store: &Store,
     only: Option<(&str, &str)>,
 ) -> Result<Vec<FailoverGroup>, CommandError> {
-    let cached = cached_deployments(store, only)?;
+    let cached = store.cached_deployments(only)?;
     let user = store.failover_group_members()?;
     Ok(detect_groups(&cached, &user))
 }

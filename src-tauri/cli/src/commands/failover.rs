@@ -171,7 +171,7 @@ async fn build_plan(store: &Store, fleet: &Fleet, args: &PlanArgs) -> Result<Pla
             "e.g. --group shop/checkout",
         ));
     };
-    let cached = super::failover_groups::cached_deployments(store, Some((ns, name)))?;
+    let cached = store.cached_deployments(Some((ns, name)))?;
     let user = store.failover_group_members()?;
     let group = detect_groups(&cached, &user)
         .into_iter()

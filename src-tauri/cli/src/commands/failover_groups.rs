@@ -6,13 +6,9 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use cloudops_core::{
-    plan::{
-        failover::{detect_groups, parse_group_key, CachedDeployment, FailoverGroup},
-        scale::WorkloadRef,
-    },
-    store::{WorkloadQuery, MAX_WORKLOAD_PAGE},
-    Store,
+use cloudops_core::plan::{
+    failover::{detect_groups, parse_group_key, FailoverGroup},
+    scale::WorkloadRef,
 };
 use serde::Serialize;
 
@@ -62,35 +58,6 @@ pub(super) struct GroupRemoveArgs {
     sandbox: bool,
 }
 
-/// Cached deployments (all of them, or those named `ns/name`).
-pub(super) fn cached_deployments(
-    store: &Store,
-    only: Option<(&str, &str)>,
-) -> Result<Vec<CachedDeployment>, Failure> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = store.workloads(&WorkloadQuery {
-            namespace: only.map(|(ns, _)| ns.to_owned()),
-            search: only.map(|(_, name)| name.to_owned()),
-            offset,
-            limit: MAX_WORKLOAD_PAGE,
-            ..Default::default()
-        })?;
-        let n = page.rows.len() as u32;
-        out.extend(
-            page.rows
-                .into_iter()
-                .filter(|r| r.kind == "Deployment" && only.is_none_or(|(_, name)| r.name == name))
-                .map(|r| (r.cluster, r.namespace, r.name)),
-        );
-        offset += n;
-        if n == 0 || u64::from(offset) >= page.total {
-            return Ok(out);
-        }
-    }
-}
-
 fn bad_group(group: &str) -> Failure {
     Failure::usage(
         "invalid_argument",
@@ -109,7 +76,7 @@ pub(super) fn run(ctx: &Context, command: GroupCommand) -> Result<ExitCode, Fail
         GroupCommand::List(a) => {
             let store = clusters::open_store(ctx, a.sandbox)?;
             let groups = detect_groups(
-                &cached_deployments(&store, None)?,
+                &store.cached_deployments(None)?,
                 &store.failover_group_members()?,
             );
             if ctx.json {

@@ -10,7 +10,9 @@
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::cluster_state::{WorkloadQuery, MAX_WORKLOAD_PAGE};
 use super::{now_ms, Store, StoreError};
+use crate::plan::failover::CachedDeployment;
 use crate::plan::scale::WorkloadRef;
 
 /// The steps, in the order they run.
@@ -196,6 +198,39 @@ fn corrupt(col: usize, what: &str, value: &str) -> rusqlite::Error {
 }
 
 impl Store {
+    /// Cached deployments as (cluster, namespace, name): all of them, or
+    /// those named `ns/name`, paged through. Failover groups are built from
+    /// these (the CLI's and the app's alike).
+    pub fn cached_deployments(
+        &self,
+        only: Option<(&str, &str)>,
+    ) -> Result<Vec<CachedDeployment>, StoreError> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self.workloads(&WorkloadQuery {
+                namespace: only.map(|(ns, _)| ns.to_owned()),
+                search: only.map(|(_, name)| name.to_owned()),
+                offset,
+                limit: MAX_WORKLOAD_PAGE,
+                ..Default::default()
+            })?;
+            let n = page.rows.len() as u32;
+            out.extend(
+                page.rows
+                    .into_iter()
+                    .filter(|r| {
+                        r.kind == "Deployment" && only.is_none_or(|(_, name)| r.name == name)
+                    })
+                    .map(|r| (r.cluster, r.namespace, r.name)),
+            );
+            offset += n;
+            if n == 0 || u64::from(offset) >= page.total {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Records a new run in state `running` with no step started; returns
     /// its id.
     pub fn create_failover_run(
