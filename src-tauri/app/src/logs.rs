@@ -10,18 +10,17 @@
 //! buffer have caps (see `cloudops_cloud::logs`), a batch holds at most
 //! `BATCH_LINES` lines, and the cache keeper trims each stream to `keep`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use cloudops_cloud::logs::{LogEvent, LogLine, LogStreams, Reorder};
+use cloudops_cloud::logs::{LogEvent, LogKeeper, LogLine, LogStreams, Reorder};
+use cloudops_core::analysis::alerts::AlertRules;
 use cloudops_core::analysis::logs::{
-    parse_line, template, Level, Observed, Pattern, PatternLimits, PatternTable,
+    parse_line, template, Level, Observed, PatternLimits, PatternTable,
 };
-use cloudops_core::analysis::{alerts::AlertRules, log_alerts::record_patterns};
-use cloudops_core::store::logs::{LINE_RETENTION_MS, PATTERN_RETENTION_MS};
-use cloudops_core::store::{now_ms, AlertChanges, AlertPolicy, CachedLogLine};
+use cloudops_core::store::{now_ms, AlertChanges, CachedLogLine};
 use cloudops_core::Store;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
@@ -37,8 +36,6 @@ pub const PATTERNS_EVERY: Duration = Duration::from_secs(1);
 pub const CACHE_EVERY: Duration = Duration::from_secs(2);
 /// Patterns sent with a batch, most frequent first.
 pub const MAX_LIVE_PATTERNS: usize = 100;
-/// Per-cluster pattern sets kept while the cache is busy.
-const MAX_UNWRITTEN_PATTERN_SETS: usize = 64;
 /// Tries of the last write when a stream ends (a collection pass may hold
 /// the cache for a while).
 const FINAL_WRITE_TRIES: u32 = 5;
@@ -250,68 +247,6 @@ impl LogSessions {
     }
 }
 
-/// Patterns drained from the tables, by cluster.
-type ClusterPatterns = Vec<(String, Vec<Pattern>)>;
-
-/// Patterns per cluster and the recent lines per stream, written to the
-/// cache every [`CACHE_EVERY`] (the CLI keeps the same, `cloudops logs`).
-struct Keeper {
-    tables: BTreeMap<String, PatternTable>,
-    lines: BTreeMap<(String, String, String, String), Vec<CachedLogLine>>,
-    keep: usize,
-    /// What a busy cache refused, for the next write.
-    unwritten: Option<(ClusterPatterns, Vec<Vec<CachedLogLine>>)>,
-}
-
-impl Keeper {
-    fn see(&mut self, l: &LogLine) {
-        self.tables
-            .entry(l.cluster.clone())
-            .or_insert_with(|| PatternTable::new(PatternLimits::default()))
-            .observe(&l.cluster, &l.pod, l.ts_ns / 1_000_000, &l.line);
-        let buf = self
-            .lines
-            .entry((
-                l.cluster.clone(),
-                l.namespace.clone(),
-                l.pod.clone(),
-                l.container.clone(),
-            ))
-            .or_default();
-        buf.push(CachedLogLine {
-            cluster_id: l.cluster.clone(),
-            namespace: l.namespace.clone(),
-            pod: l.pod.clone(),
-            container: l.container.clone(),
-            ts: l.ts_ns / 1_000_000,
-            level: l.level,
-            line: l.line.clone(),
-        });
-        // Only the newest `keep` survive the cache's ring anyway.
-        if buf.len() > 2 * self.keep {
-            let cut = buf.len() - self.keep;
-            buf.drain(..cut);
-        }
-    }
-
-    /// What to write, leaving the keeper empty.
-    fn take(&mut self) -> (ClusterPatterns, Vec<Vec<CachedLogLine>>) {
-        let patterns = self
-            .tables
-            .iter_mut()
-            .map(|(c, t)| (c.clone(), t.drain()))
-            .filter(|(_, p)| !p.is_empty())
-            .collect();
-        let lines = self
-            .lines
-            .values_mut()
-            .filter(|b| !b.is_empty())
-            .map(std::mem::take)
-            .collect();
-        (patterns, lines)
-    }
-}
-
 /// Called with the alerts a write of patterns raised (a new error
 /// template, a spike): the app tells the window and notifies.
 pub type OnLogAlerts = Box<dyn Fn(AlertChanges) + Send + Sync>;
@@ -332,103 +267,42 @@ pub struct CacheSink {
 async fn write_cache(
     store: Option<Store>,
     cache: &CacheSink,
-    keeper: &mut Keeper,
+    keeper: &mut LogKeeper,
 ) -> Option<Store> {
-    let dir = cache.data_dir.clone();
-    let (mut patterns, mut lines) = keeper.take();
-    if let Some((p, l)) = keeper.unwritten.take() {
-        // Older first, so that the ring keeps the newest lines.
-        patterns.splice(0..0, p);
-        lines.splice(0..0, l);
-    }
-    if patterns.is_empty() && lines.is_empty() {
+    let pending = keeper.take();
+    if pending.is_empty() {
         return store;
     }
-    let keep = keeper.keep;
+    let dir = cache.data_dir.clone();
+    let keep = keeper.keep();
     let rules = cache.rules.clone();
     let joined = tokio::task::spawn_blocking(move || {
         let mut store = match store {
             Some(s) => s,
             None => match Store::open_in(&dir) {
                 Ok(s) => s,
-                Err(e) => {
-                    return Err(Box::new((
-                        e,
-                        None,
-                        patterns,
-                        lines,
-                        AlertChanges::default(),
-                    )))
-                }
+                Err(e) => return (AlertChanges::default(), None, Some((e, pending))),
             },
         };
-        let now = now_ms();
-        let mut raised = AlertChanges::default();
-        // Each call is one transaction: what failed is retried, what was
-        // written is not (a pattern merged twice would count twice).
-        let mut patterns = patterns.into_iter();
-        while let Some((cluster, p)) = patterns.next() {
-            match record_patterns(
-                &mut store,
-                &rules,
-                &AlertPolicy::default(),
-                &cluster,
-                &p,
-                now / 1000,
-            ) {
-                Ok(c) => {
-                    raised.opened.extend(c.opened);
-                    raised.folded.extend(c.folded);
-                    raised.raised.extend(c.raised);
-                    raised.escalated.extend(c.escalated);
-                }
-                Err(e) => {
-                    let rest = std::iter::once((cluster, p)).chain(patterns).collect();
-                    return Err(Box::new((e, Some(store), rest, lines, raised)));
-                }
-            }
-        }
-        let mut lines = lines.into_iter();
-        while let Some(buf) = lines.next() {
-            if let Err(e) = store.append_log_lines(&buf, keep, now) {
-                let rest = std::iter::once(buf).chain(lines).collect();
-                return Err(Box::new((e, Some(store), Vec::new(), rest, raised)));
-            }
-        }
-        // Housekeeping only: the next write prunes if this one cannot.
-        if let Err(e) = store.prune_logs(now - LINE_RETENTION_MS, now - PATTERN_RETENTION_MS) {
-            tracing::debug!(error = %e, "log cache not pruned this time");
-        }
-        Ok((store, raised))
+        let (raised, written) = pending.write(&mut store, &rules, keep, now_ms());
+        (raised, Some(store), written.err())
     })
     .await;
-    let announce = |raised: AlertChanges| {
-        if let Some(f) = &cache.on_alerts {
-            if !(raised.opened.is_empty() && raised.raised.is_empty() && raised.folded.is_empty()) {
-                f(raised);
-            }
-        }
-    };
     match joined {
-        Ok(Ok((s, raised))) => {
-            announce(raised);
-            Some(s)
-        }
-        Ok(Err(failed)) => {
-            let (e, store, patterns, mut lines, raised) = *failed;
-            announce(raised);
-            // The stream goes on: the cache is a record, not the display.
-            tracing::warn!(error = %e, "cannot cache log lines yet; will retry");
-            // Bounded: the newest `keep` of each stream, the newest
-            // patterns (counts of the rest are lost, and said so above).
-            for buf in &mut lines {
-                let cut = buf.len().saturating_sub(keep);
-                buf.drain(..cut);
+        Ok((raised, store, failed)) => {
+            if let Some(f) = &cache.on_alerts {
+                if !(raised.opened.is_empty()
+                    && raised.raised.is_empty()
+                    && raised.folded.is_empty())
+                {
+                    f(raised);
+                }
             }
-            let mut patterns = patterns;
-            let cut = patterns.len().saturating_sub(MAX_UNWRITTEN_PATTERN_SETS);
-            patterns.drain(..cut);
-            keeper.unwritten = Some((patterns, lines));
+            if let Some((e, rest)) = failed {
+                // The stream goes on: the cache is a record, not the display.
+                tracing::warn!(error = %e, "cannot cache log lines yet; will retry");
+                keeper.give_back(rest);
+            }
             store
         }
         Err(e) => {
@@ -494,12 +368,7 @@ pub async fn pump(
         )
         .expect_streams(streams.len())
     };
-    let mut keeper = Keeper {
-        tables: BTreeMap::new(),
-        lines: BTreeMap::new(),
-        keep: cache.keep.max(1),
-        unwritten: None,
-    };
+    let mut keeper = LogKeeper::new(cache.keep);
     let mut live = LivePatterns {
         table: PatternTable::new(PatternLimits::default()),
         changed: false,
@@ -516,7 +385,7 @@ pub async fn pump(
 
     let take = |released: Vec<LogEvent>,
                 rows: &mut Vec<LogRow>,
-                keeper: &mut Keeper,
+                keeper: &mut LogKeeper,
                 live: &mut LivePatterns| {
         for e in &released {
             if let LogEvent::Line(l) = e {
@@ -585,7 +454,7 @@ pub async fn pump(
     // holds everything that passed.
     let mut store = write_cache(store, &cache, &mut keeper).await;
     for _ in 1..FINAL_WRITE_TRIES {
-        if keeper.unwritten.is_none() {
+        if !keeper.has_unwritten() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

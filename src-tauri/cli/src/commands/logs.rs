@@ -8,13 +8,7 @@
 //! "container","level","line"}`, and gap/end markers as
 //! `{"event":"gap"|"ended",…}`.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    io::Write,
-    process::ExitCode,
-    sync::Arc,
-    time::Duration,
-};
+use std::{collections::HashMap, io::Write, process::ExitCode, sync::Arc, time::Duration};
 
 use clap::{Args, Subcommand};
 use cloudops_cloud::{
@@ -22,22 +16,15 @@ use cloudops_cloud::{
     collect::fleet::targets,
     discovery::Limits,
     logs::{
-        follow_deployment, follow_pods, LineSink, LogError, LogEvent, LogLine, LogOptions,
+        follow_deployment, follow_pods, LineSink, LogError, LogEvent, LogKeeper, LogOptions,
         LogStreams, PodRef, Reorder, DEFAULT_CHANNEL_CAPACITY, DEFAULT_REORDER_CAPACITY,
         DEFAULT_REORDER_WINDOW,
     },
     sources::{self, Sources},
 };
 use cloudops_core::{
-    analysis::{
-        alerts::AlertRules,
-        log_alerts::record_patterns,
-        logs::{PatternLimits, PatternTable},
-    },
-    store::{
-        logs::{DEFAULT_LINES_PER_STREAM, LINE_RETENTION_MS, PATTERN_RETENTION_MS},
-        merge_patterns, now_ms, AlertPolicy, CachedLogLine, LogPatternQuery,
-    },
+    analysis::alerts::AlertRules,
+    store::{logs::DEFAULT_LINES_PER_STREAM, merge_patterns, now_ms, LogPatternQuery},
     Store,
 };
 use serde::Serialize;
@@ -247,73 +234,15 @@ fn print_event(out: &mut impl Write, e: &LogEvent, json: bool, short: &HashMap<S
     };
 }
 
-/// What the consumer keeps while lines pass: patterns per cluster and the
-/// recent lines per stream, flushed to the cache now and then.
-struct Keeper {
-    tables: BTreeMap<String, PatternTable>,
-    lines: BTreeMap<(String, String, String, String), Vec<CachedLogLine>>,
-    keep: usize,
-    /// Thresholds for the new-pattern and spike alerts each flush raises.
-    rules: AlertRules,
-}
-
-impl Keeper {
-    fn see(&mut self, l: &LogLine) {
-        self.tables
-            .entry(l.cluster.clone())
-            .or_insert_with(|| PatternTable::new(PatternLimits::default()))
-            .observe(&l.cluster, &l.pod, l.ts_ns / 1_000_000, &l.line);
-        let buf = self
-            .lines
-            .entry((
-                l.cluster.clone(),
-                l.namespace.clone(),
-                l.pod.clone(),
-                l.container.clone(),
-            ))
-            .or_default();
-        buf.push(CachedLogLine {
-            cluster_id: l.cluster.clone(),
-            namespace: l.namespace.clone(),
-            pod: l.pod.clone(),
-            container: l.container.clone(),
-            ts: l.ts_ns / 1_000_000,
-            level: l.level,
-            line: l.line.clone(),
-        });
-        // Only the newest `keep` can survive the ring anyway.
-        if buf.len() > 2 * self.keep.max(1) {
-            let cut = buf.len() - self.keep.max(1);
-            buf.drain(..cut);
-        }
+/// Writes what the keeper holds; the alerts it raises go to stderr
+/// (stdout is the stream, maybe JSON lines).
+fn flush(keeper: &mut LogKeeper, store: &mut Store, rules: &AlertRules) -> Result<(), Failure> {
+    let keep = keeper.keep();
+    let (raised, written) = keeper.take().write(store, rules, keep, now_ms());
+    for a in &raised.opened {
+        eprintln!("alert ({:?}): {}", a.severity, a.message);
     }
-
-    fn flush(&mut self, store: &mut Store) -> Result<(), Failure> {
-        for (cluster, table) in &mut self.tables {
-            let patterns = table.drain();
-            let changes = record_patterns(
-                store,
-                &self.rules,
-                &AlertPolicy::default(),
-                cluster,
-                &patterns,
-                now_ms() / 1000,
-            )?;
-            // On stderr: stdout is the stream (maybe JSON lines).
-            for a in &changes.opened {
-                eprintln!("alert ({:?}): {}", a.severity, a.message);
-            }
-        }
-        let now = now_ms();
-        for buf in self.lines.values_mut() {
-            if !buf.is_empty() {
-                store.append_log_lines(buf, self.keep, now)?;
-                buf.clear();
-            }
-        }
-        store.prune_logs(now - LINE_RETENTION_MS, now - PATTERN_RETENTION_MS)?;
-        Ok(())
-    }
+    written.map_err(|(e, _)| Failure::from(e))
 }
 
 fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
@@ -439,12 +368,7 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
                 }
             };
             drop(sink);
-            let mut keeper = Keeper {
-                tables: BTreeMap::new(),
-                lines: BTreeMap::new(),
-                keep: args.keep,
-                rules,
-            };
+            let mut keeper = LogKeeper::new(args.keep);
             let window = if args.follow {
                 DEFAULT_REORDER_WINDOW
             } else {
@@ -497,7 +421,7 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
                     print_event(&mut out, e, ctx.json, &short);
                 }
                 if last_flush.elapsed() > Duration::from_secs(2) {
-                    keeper.flush(&mut store)?;
+                    flush(&mut keeper, &mut store, &rules)?;
                     last_flush = std::time::Instant::now();
                 }
             }
@@ -509,7 +433,7 @@ fn stream(ctx: &Context, args: StreamArgs) -> Result<ExitCode, Failure> {
                 print_event(&mut out, &e, ctx.json, &short);
             }
             let _ = out.flush();
-            keeper.flush(&mut store)?;
+            flush(&mut keeper, &mut store, &rules)?;
             let dropped = streams.dropped.get();
             streams.join().await;
             eprintln!("{lines} line(s) from {n_streams} stream(s); {dropped} dropped");

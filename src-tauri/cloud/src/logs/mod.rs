@@ -7,7 +7,9 @@
 //!   dropped connection, with a [`LogEvent::Gap`] where it resumed;
 //! - here: the line type, the bounded [`LineSink`] every reader writes
 //!   through (filter, level, `try_send`, dropped count), and the
-//!   [`Reorder`] buffer that merges streams by timestamp.
+//!   [`Reorder`] buffer that merges streams by timestamp;
+//! - `keeper.rs`: what a consumer keeps for the cache (patterns, recent
+//!   lines) and how it is written, shared by the app and the CLI.
 //!
 //! Memory is bounded by construction: the channel holds at most
 //! `capacity` events; a reader whose consumer is behind drops lines (and
@@ -15,10 +17,12 @@
 //! read; the reorder buffer has a cap and releases its oldest when full.
 
 mod follow;
+mod keeper;
 
 pub use follow::{
     follow_deployment, follow_pods, resolve_deployment_pods, LogStreams, PodRef, RESCAN_EVERY,
 };
+pub use keeper::{LogKeeper, PendingLogs, MAX_UNWRITTEN_PATTERN_SETS};
 
 use std::{
     cmp::Reverse,
