@@ -55,6 +55,11 @@ pub fn crash_child(ctx: &Context, args: CrashChildArgs) -> Result<ExitCode, Fail
     let writer = SampleWriter::start(store, CHILD_PIPELINE)?;
     let mut in_flight = VecDeque::new();
     let mut out = std::io::stdout().lock();
+    // The parent times its kill from here, so that a slow process start
+    // on a busy machine does not turn a mid-ingest kill into an early one.
+    writeln!(out, "ready")
+        .and_then(|()| out.flush())
+        .map_err(|e| anyhow::anyhow!("writing ready: {e}"))?;
     for seq in args.first_seq.. {
         in_flight.push_back((seq, writer.submit(crash_batch(seq, args.series))?));
         if in_flight.len() >= CHILD_PIPELINE {
@@ -79,7 +84,8 @@ pub struct CrashBenchArgs {
     series: u32,
     /// Longest wait before a kill; one run in ten is killed within 5 ms of
     /// its start (while opening or migrating the cache), the others at a
-    /// uniform time between 20 ms and this.
+    /// uniform time between 20 ms and this after the child has opened the
+    /// cache and begun ingesting.
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(21..=60_000))]
     max_delay_ms: u64,
     /// Seed of the kill times (default: from the clock; printed).
@@ -139,13 +145,13 @@ pub fn crash(ctx: &Context, args: CrashBenchArgs) -> Result<ExitCode, Failure> {
         seconds: 0.0,
     };
     for run in 0..args.runs {
-        let delay = if rng.u32(0..10) == 0 {
-            Duration::from_micros(rng.u64(0..5_000))
+        let kill_at = if rng.u32(0..10) == 0 {
+            KillAt::AfterSpawn(Duration::from_micros(rng.u64(0..5_000)))
         } else {
-            Duration::from_millis(rng.u64(20..=args.max_delay_ms))
+            KillAt::AfterReady(Duration::from_millis(rng.u64(20..=args.max_delay_ms)))
         };
         let first = i64::from(run) * RUN_SEQ_SPAN + 1;
-        match crash_run(&exe, &dir, first, args.series, delay) {
+        match crash_run(&exe, &dir, first, args.series, kill_at) {
             Ok(outcome) => {
                 report.killed_while_running += u32::from(outcome.killed_while_running);
                 report.runs_with_acks += u32::from(!outcome.acked.is_empty());
@@ -155,7 +161,9 @@ pub fn crash(ctx: &Context, args: CrashBenchArgs) -> Result<ExitCode, Failure> {
                         report.integrity_checks_ok += 1;
                         report.unacked_complete_batches += extra;
                     }
-                    Err(e) => report.failures.push(format!("run {run} ({delay:?}): {e}")),
+                    Err(e) => report
+                        .failures
+                        .push(format!("run {run} ({kill_at:?}): {e}")),
                 }
             }
             Err(e) => report.failures.push(format!("run {run}: {e}")),
@@ -189,6 +197,18 @@ pub fn crash(ctx: &Context, args: CrashBenchArgs) -> Result<ExitCode, Failure> {
     })
 }
 
+/// When a run's child is killed.
+#[derive(Debug, Clone, Copy)]
+enum KillAt {
+    /// This long after the spawn: while it opens or migrates the cache.
+    AfterSpawn(Duration),
+    /// This long after it says it is ready to ingest.
+    AfterReady(Duration),
+}
+
+/// How long a child may take to open the cache before the run fails.
+const CHILD_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
 struct RunOutcome {
     acked: Vec<i64>,
     killed_while_running: bool,
@@ -199,7 +219,7 @@ fn crash_run(
     dir: &Path,
     first: i64,
     series: u32,
-    delay: Duration,
+    kill_at: KillAt,
 ) -> Result<RunOutcome, String> {
     let mut child = Command::new(exe)
         .arg("--data-dir")
@@ -214,17 +234,32 @@ fn crash_run(
         .spawn()
         .map_err(|e| format!("starting the child: {e}"))?;
     let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut acked = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(seq) = line.strip_prefix("ack ").and_then(|s| s.parse().ok()) {
+            if line == "ready" {
+                let _ = ready_tx.send(());
+            } else if let Some(seq) = line.strip_prefix("ack ").and_then(|s| s.parse().ok()) {
                 acked.push(seq);
             }
         }
         acked
     });
-    std::thread::sleep(delay);
+    match kill_at {
+        KillAt::AfterSpawn(d) => std::thread::sleep(d),
+        KillAt::AfterReady(d) => {
+            if ready_rx.recv_timeout(CHILD_READY_TIMEOUT).is_err() {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the child did not open the cache within {CHILD_READY_TIMEOUT:?}"
+                ));
+            }
+            std::thread::sleep(d);
+        }
+    }
     let killed_while_running = matches!(child.try_wait(), Ok(None));
     // std's kill is SIGKILL on Unix.
     let _ = child.kill();
