@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use cloudops_cloud::act::{hpa, rollout::RolloutPlan, scale};
 use cloudops_cloud::collect::fleet::FleetTarget;
 use cloudops_core::plan::failover::FailoverPlan;
+use cloudops_core::plan::nodepool::NodePoolPlan;
 use serde::{Deserialize, Serialize};
 
 /// A preview is good for this long: past it the cluster may have moved on,
@@ -27,6 +28,7 @@ pub enum Pending {
     /// A failover plan, run on confirmation.
     Failover(Box<FailoverPlan>),
     Hpa(Box<hpa::Preview>),
+    NodePool(Box<NodePoolPlan>),
 }
 
 struct Entry {

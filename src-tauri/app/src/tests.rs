@@ -14,6 +14,7 @@ mod actions;
 mod cost;
 mod failover;
 mod logs;
+mod nodepool;
 
 fn request(cmd: &str) -> InvokeRequest {
     InvokeRequest {

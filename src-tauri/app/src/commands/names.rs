@@ -48,4 +48,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "hpa_apply",
     "cost_view",
     "cost_export",
+    "nodepool_list",
+    "nodepool_preview",
+    "nodepool_apply",
 ];
