@@ -79,7 +79,8 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::cost::cost_export,
             commands::nodepool::nodepool_list,
             commands::nodepool::nodepool_preview,
-            commands::nodepool::nodepool_apply
+            commands::nodepool::nodepool_apply,
+            commands::failover::failover_traffic_confirm
         ])
 }
 

@@ -13,6 +13,7 @@ use super::*;
 mod actions;
 mod cost;
 mod failover;
+mod failover_traffic;
 mod logs;
 mod nodepool;
 

@@ -30,6 +30,7 @@ import {
   failoverRollback,
   failoverRun,
   failoverRuns,
+  failoverTrafficConfirm,
   onFailoverProgress,
   nodepoolApply,
   nodepoolList,
@@ -254,7 +255,13 @@ describe('failover commands', () => {
     expect(core.invoke).toHaveBeenLastCalledWith('failover_plan', { group: 'shop/checkout', from: 'aws/a', to: null, floor: 0 });
     core.invoke.mockResolvedValue(4);
     await expect(failoverRun('t', 'checkout')).resolves.toBe(4);
-    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: 't', typedConfirmation: 'checkout' });
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: 't', typedConfirmation: 'checkout', traffic: 'skip' });
+    await failoverRun('t', null, 'manual');
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: 't', typedConfirmation: null, traffic: 'manual' });
+    core.invoke.mockResolvedValue(false);
+    await expect(failoverTrafficConfirm(4, false)).resolves.toBe(false);
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_traffic_confirm', { runId: 4, confirmed: false });
+    core.invoke.mockResolvedValue(4);
     await failoverRuns(20);
     expect(core.invoke).toHaveBeenLastCalledWith('failover_runs', { limit: 20 });
     await failoverResume(4);

@@ -54,7 +54,7 @@ import type { NodePoolList } from './bindings/NodePoolList';
 import type { NodePoolOutcome } from './bindings/NodePoolOutcome';
 import type { NodePoolPreview } from './bindings/NodePoolPreview';
 import type { NodePoolProgress } from './bindings/NodePoolProgress';
-import type { FailoverGroup, FailoverPlanView, FailoverProgress, FailoverRun, HpaEditInput, HpaOutcome, HpaPreview } from './failover';
+import type { FailoverGroup, FailoverPlanView, FailoverProgress, FailoverRun, HpaEditInput, HpaOutcome, HpaPreview, TrafficChoice } from './failover';
 
 export type { ActionOutcome, ActionProgress, AuditRow, RolloutPreview, ScalePreview };
 export type { NodePoolList, NodePoolOutcome, NodePoolPreview, NodePoolProgress };
@@ -390,9 +390,17 @@ export function failoverPlan(group: string, from: string, to: string | null, flo
   return call<FailoverPlanView>('failover_plan', { group, from, to, floor });
 }
 
-/** Starts the planned run; resolves with its id, the steps follow as `failover-progress` events. */
-export function failoverRun(token: string, typedConfirmation: string | null): Promise<number> {
-  return call<number>('failover_run', { token, typedConfirmation });
+/**
+ * Starts the planned run; resolves with its id, the steps follow as `failover-progress` events. With `manual`
+ * traffic the run pauses at the traffic step until `failoverTrafficConfirm` answers.
+ */
+export function failoverRun(token: string, typedConfirmation: string | null, traffic: TrafficChoice = 'skip'): Promise<number> {
+  return call<number>('failover_run', { token, typedConfirmation, traffic });
+}
+
+/** Answers a run paused at its manual traffic step: confirmed goes on to the drain, false fails the step safely. */
+export function failoverTrafficConfirm(runId: number, confirmed: boolean): Promise<boolean> {
+  return call<boolean>('failover_traffic_confirm', { runId, confirmed });
 }
 
 /** Running and past runs, newest first, with their steps. */

@@ -51,4 +51,5 @@ pub const COMMAND_NAMES: &[&str] = &[
     "nodepool_list",
     "nodepool_preview",
     "nodepool_apply",
+    "failover_traffic_confirm",
 ];

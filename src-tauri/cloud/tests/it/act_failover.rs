@@ -116,7 +116,7 @@ async fn read_only_is_refused_inside_the_failover_executor() {
         &store,
         read_only,
         id,
-        &mut |_| true,
+        &mut failover::answer_now(true),
         &mut |_| {},
     )
     .await
@@ -175,7 +175,7 @@ async fn a_drop_under_the_baseline_aborts_the_run_and_restores_the_source() {
         &store,
         WriteGuard::default(),
         id,
-        &mut |_| true,
+        &mut failover::answer_now(true),
         &mut |e| events.push(e.clone()),
     )
     .await
