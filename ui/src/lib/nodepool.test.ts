@@ -31,7 +31,7 @@ describe('node-pool dialog logic', () => {
 
   it('formats the cost delta with its sign and the bounds', () => {
     const c = { hourly_per_node: 0.096, monthly_delta: 140.16, currency: 'USD', source: 's' };
-    expect(formatPoolCost(c)).toBe('+140.16 USD/month (0.096 per node-hour)');
+    expect(formatPoolCost(c)).toBe('+140.16 USD/month (0.096 USD per node-hour)');
     expect(formatPoolCost({ ...c, monthly_delta: -70.08 })).toMatch(/^−70\.08 USD/);
     expect(poolBounds(1, 10)).toBe('1–10');
     expect(poolBounds(null, null)).toBe('not reported');

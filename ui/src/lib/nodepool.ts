@@ -20,10 +20,10 @@ export function canConfirmPool(plan: NodePoolPlan, typed: string): boolean {
   return true;
 }
 
-/** "+140.16 USD/month (0.096 per node-hour)", signed, for the preview. */
+/** "+140.16 USD/month (0.096 USD per node-hour)", signed, for the preview. */
 export function formatPoolCost(c: PoolCost): string {
   const sign = c.monthly_delta > 0 ? '+' : c.monthly_delta < 0 ? '−' : '±';
-  return `${sign}${Math.abs(c.monthly_delta).toFixed(2)} ${c.currency}/month (${c.hourly_per_node} per node-hour)`;
+  return `${sign}${Math.abs(c.monthly_delta).toFixed(2)} ${c.currency}/month (${c.hourly_per_node} ${c.currency} per node-hour)`;
 }
 
 /** The pool's bounds as shown in the table: "1–10", or "not reported" when the cloud gives none. */

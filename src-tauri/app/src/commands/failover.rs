@@ -44,8 +44,8 @@ pub const MAX_RUNS: u32 = 500;
 pub const TRAFFIC_WAIT: Duration = Duration::from_secs(30 * 60);
 pub const TRAFFIC_NOTE: &str = "Traffic: none (DNS or a global load balancer follows \
      readiness), or manual (the run pauses once the target is ready until you confirm that \
-     you switched traffic). A hook command stays CLI-only (`cloudops failover run \
-     --traffic-hook`): the app does not run shell commands typed into its window.";
+     you switched traffic). A hook command stays CLI-only (cloudops failover run \
+     --traffic-hook): the app does not run shell commands typed into its window.";
 
 /// A group member that could not be read, and so was not ranked.
 #[derive(Debug, Clone, Serialize)]

@@ -379,5 +379,9 @@ describe('Clusters screen', () => {
     expect(screen.getByTestId('nodepool-count')).toHaveValue('2');
     await fireEvent.keyDown(dialog, { key: 'Escape' });
     await waitFor(() => expect(screen.queryByTestId('nodepool-dialog')).toBeNull());
+    // Another range reloads the view, not the pools (a cloud call).
+    await fireEvent.click(screen.getByTestId('range-24h'));
+    await waitFor(() => expect(callsOf('cluster_detail')).toHaveLength(2));
+    expect(callsOf('nodepool_list')).toHaveLength(1);
   });
 });
