@@ -252,4 +252,23 @@ describe('the failover runs list', () => {
     render(FailoverRuns, { readOnly: true });
     expect(((await screen.findByTestId('failover-rollback')) as HTMLButtonElement).disabled).toBe(true);
   });
+
+  it('asks a resumed run’s traffic question on the run’s row', async () => {
+    core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
+      if (cmd === 'failover_runs') return [run('running')];
+      if (cmd === 'failover_traffic_confirm') return args.confirmed;
+      throw { kind: 'not_found', message: cmd, hint: '' };
+    });
+    const user = userEvent.setup();
+    render(FailoverRuns, { readOnly: false });
+    const row = await screen.findByTestId('failover-run-row');
+    expect(within(row).queryByTestId('failover-traffic-question')).toBeNull();
+    emit('failover-progress', { run_id: 3, mode: 'run', event: { event: 'traffic_confirmation', prompt: 'Switch traffic for shop/checkout from a to b, then confirm' }, report: null, error: null });
+    const question = await within(row).findByTestId('failover-traffic-question');
+    expect(question).toHaveTextContent('from a to b');
+    await user.click(within(question).getByTestId('failover-traffic-abort'));
+    expect(core.invoke).toHaveBeenCalledWith('failover_traffic_confirm', { runId: 3, confirmed: false });
+    emit('failover-progress', { run_id: 3, mode: 'run', event: null, report: null, error: { kind: 'traffic_step_failed', message: 'no', hint: '' } });
+    await vi.waitFor(() => expect(screen.queryByTestId('failover-traffic-question')).toBeNull());
+  });
 });
