@@ -1,7 +1,8 @@
 //! Issue 6 end to end: the failover wizard on the sandbox fails `checkout`
 //! over from an EKS cluster to a GKE cluster — the plan, the typed
-//! confirmation, the live steps to verify — and the run is listed with its
-//! steps on the Actions screen.
+//! confirmation, manual traffic (the run pauses and the wizard asks), the
+//! live steps to verify — and the run is listed with its steps on the
+//! Actions screen.
 
 use std::time::Duration;
 
@@ -70,13 +71,34 @@ async fn the_wizard_fails_checkout_over_from_eks_to_gke() {
         .await
         .unwrap_or_default();
     assert!(plan.contains("crosses a cloud"), "{plan}");
-    assert!(plan.contains("skips the traffic step"), "{plan}");
+    assert!(plan.contains("CLI-only"), "{plan}");
     let target = gke.rsplit('/').next().unwrap_or_default();
     assert!(plan.contains(target), "{plan}");
     session.screenshot("failover-plan").await;
 
+    // Manual traffic: the run pauses at the traffic step and asks.
+    session.click("failover-traffic-manual").await;
     session.type_into("failover-typed", "checkout").await;
     session.click("failover-run").await;
+    let question = session
+        .wait_for_count_within(
+            Locator::Css("[data-testid=failover-traffic-question]"),
+            1,
+            RUN,
+        )
+        .await;
+    let asked = question[0].text().await.unwrap_or_default();
+    assert!(
+        asked.contains("Switch traffic for shop/checkout") && asked.contains(&eks),
+        "{asked}"
+    );
+    session
+        .wait_for(Locator::Css(
+            "[data-testid=failover-step][data-step=traffic][data-status=running]",
+        ))
+        .await;
+    session.screenshot("failover-traffic").await;
+    session.click("failover-traffic-confirm").await;
     let result = session
         .wait_for_count_within(
             Locator::Css("[data-testid=failover-result][data-state=completed]"),
@@ -104,5 +126,6 @@ async fn the_wizard_fails_checkout_over_from_eks_to_gke() {
     let row = runs[0].text().await.unwrap_or_default();
     assert!(row.contains(&eks) && row.contains(&gke), "{row}");
     assert!(row.contains("Verify: done"), "{row}");
+    assert!(row.contains("Traffic: done"), "{row}");
     session.close().await;
 }

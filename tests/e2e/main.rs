@@ -12,6 +12,7 @@ mod failover;
 mod health_alerts;
 mod logs;
 mod metrics;
+mod nodepool;
 
 use cloudops_core::{ClusterSummary, NodePoolSummary, Provider, Store};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};

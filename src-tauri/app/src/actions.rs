@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use cloudops_cloud::act::{hpa, rollout::RolloutPlan, scale};
 use cloudops_cloud::collect::fleet::FleetTarget;
 use cloudops_core::plan::failover::FailoverPlan;
+use cloudops_core::plan::nodepool::NodePoolPlan;
 use serde::{Deserialize, Serialize};
 
 /// A preview is good for this long: past it the cluster may have moved on,
@@ -27,6 +28,7 @@ pub enum Pending {
     /// A failover plan, run on confirmation.
     Failover(Box<FailoverPlan>),
     Hpa(Box<hpa::Preview>),
+    NodePool(Box<NodePoolPlan>),
 }
 
 struct Entry {
@@ -40,6 +42,8 @@ pub struct ActionState {
     targets: RwLock<Vec<FleetTarget>>,
     /// Failover runs with a task going in this process.
     active_runs: Mutex<HashSet<i64>>,
+    /// Runs paused at a manual traffic step, and where their answer goes.
+    traffic: Mutex<HashMap<i64, tokio::sync::oneshot::Sender<bool>>>,
 }
 
 impl ActionState {
@@ -92,6 +96,31 @@ impl ActionState {
     pub fn end_run(&self, id: i64) {
         let mut set = self.active_runs.lock().unwrap_or_else(|p| p.into_inner());
         set.remove(&id);
+    }
+
+    /// Run `id` waits for the user's traffic answer: the receiver gets it
+    /// (a newer question for the same run replaces an older one).
+    pub fn await_traffic(&self, id: i64) -> tokio::sync::oneshot::Receiver<bool> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut map = self.traffic.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(id, tx);
+        rx
+    }
+
+    /// Hands the answer to run `id`; false when it is not waiting (never
+    /// asked, answered already, or its task has ended).
+    pub fn answer_traffic(&self, id: i64, confirmed: bool) -> bool {
+        let tx = {
+            let mut map = self.traffic.lock().unwrap_or_else(|p| p.into_inner());
+            map.remove(&id)
+        };
+        tx.is_some_and(|tx| tx.send(confirmed).is_ok())
+    }
+
+    /// Forgets a question nobody answered (the run's task has ended).
+    pub fn drop_traffic(&self, id: i64) {
+        let mut map = self.traffic.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&id);
     }
 
     pub fn targets(&self) -> Vec<FleetTarget> {

@@ -76,7 +76,11 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::hpa::hpa_preview,
             commands::hpa::hpa_apply,
             commands::cost::cost_view,
-            commands::cost::cost_export
+            commands::cost::cost_export,
+            commands::nodepool::nodepool_list,
+            commands::nodepool::nodepool_preview,
+            commands::nodepool::nodepool_apply,
+            commands::failover::failover_traffic_confirm
         ])
 }
 

@@ -13,7 +13,9 @@ use super::*;
 mod actions;
 mod cost;
 mod failover;
+mod failover_traffic;
 mod logs;
+mod nodepool;
 
 fn request(cmd: &str) -> InvokeRequest {
     InvokeRequest {

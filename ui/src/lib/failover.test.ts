@@ -34,3 +34,15 @@ describe('run actions', () => {
     expect(canRollback(run('rolled_back'))).toBe(false);
   });
 });
+
+describe('the manual traffic step', () => {
+  it('shows the question until the step finishes or the run ends', () => {
+    let live = applyProgress(emptyLive(), p({ event: 'step_started', step: 'traffic' }));
+    live = applyProgress(live, p({ event: 'traffic_confirmation', prompt: 'Switch traffic for shop/checkout from a to b, then confirm' }));
+    expect(live.trafficPrompt).toContain('from a to b');
+    expect(applyProgress(live, p({ event: 'step_finished', step: 'traffic', status: 'done' })).trafficPrompt).toBeNull();
+    expect(applyProgress(live, p({ event: 'step_finished', step: 'raise_target', status: 'done' })).trafficPrompt).not.toBeNull();
+    const end = { run_id: 1, mode: 'run' as const, event: null, report: null, error: { kind: 'traffic_step_failed', message: 'no', hint: '' } };
+    expect(applyProgress(live, end).trafficPrompt).toBeNull();
+  });
+});

@@ -86,7 +86,8 @@ export type FailoverEvent =
   | { event: 'step_finished'; step: StepName; status: StepStatus }
   | { event: 'target_ready'; ready: number; wanted: number }
   | { event: 'source_scaled'; replicas: number }
-  | { event: 'aborted'; reason: string };
+  | { event: 'aborted'; reason: string }
+  | { event: 'traffic_confirmation'; prompt: string };
 export interface WatchStats {
   samples: number;
   rate_hz: number;
@@ -107,7 +108,7 @@ export const STEPS: { step: StepName; label: string }[] = [
   { step: 'preflight', label: 'Preflight' },
   { step: 'raise_target', label: 'Raise the target' },
   { step: 'wait_ready', label: 'Wait until the target is ready' },
-  { step: 'traffic', label: 'Traffic (skipped in the app)' },
+  { step: 'traffic', label: 'Traffic' },
   { step: 'drain_source', label: 'Drain the source' },
   { step: 'verify', label: 'Verify' },
 ];
@@ -118,12 +119,17 @@ export interface LiveRun {
   ready: { ready: number; wanted: number } | null;
   sourceReplicas: number | null;
   aborted: string | null;
+  /** The question of a manual traffic step while the run waits for Confirm or Abort. */
+  trafficPrompt: string | null;
   finished: FailoverProgress['report'];
   error: CommandError | null;
 }
 
+/** What the app does at the traffic step (a hook command is CLI-only). */
+export type TrafficChoice = 'skip' | 'manual';
+
 export function emptyLive(): LiveRun {
-  return { status: {}, ready: null, sourceReplicas: null, aborted: null, finished: null, error: null };
+  return { status: {}, ready: null, sourceReplicas: null, aborted: null, trafficPrompt: null, finished: null, error: null };
 }
 
 /** Folds one progress event into the live view (pure: returns a new value). */
@@ -133,8 +139,12 @@ export function applyProgress(live: LiveRun, p: FailoverProgress): LiveRun {
   if (e === null) {
     next.finished = p.report;
     next.error = p.error;
+    next.trafficPrompt = null;
   } else if (e.event === 'step_started') next.status[e.step] = 'running';
-  else if (e.event === 'step_finished') next.status[e.step] = e.status;
+  else if (e.event === 'step_finished') {
+    next.status[e.step] = e.status;
+    if (e.step === 'traffic') next.trafficPrompt = null;
+  } else if (e.event === 'traffic_confirmation') next.trafficPrompt = e.prompt;
   else if (e.event === 'target_ready') next.ready = { ready: e.ready, wanted: e.wanted };
   else if (e.event === 'source_scaled') next.sourceReplicas = e.replicas;
   else if (e.event === 'aborted') next.aborted = e.reason;

@@ -30,7 +30,12 @@ import {
   failoverRollback,
   failoverRun,
   failoverRuns,
+  failoverTrafficConfirm,
   onFailoverProgress,
+  nodepoolApply,
+  nodepoolList,
+  nodepoolPreview,
+  onNodepoolProgress,
   fleetHealth,
   fleetOverview,
   onCollectionFinished,
@@ -250,7 +255,13 @@ describe('failover commands', () => {
     expect(core.invoke).toHaveBeenLastCalledWith('failover_plan', { group: 'shop/checkout', from: 'aws/a', to: null, floor: 0 });
     core.invoke.mockResolvedValue(4);
     await expect(failoverRun('t', 'checkout')).resolves.toBe(4);
-    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: 't', typedConfirmation: 'checkout' });
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: 't', typedConfirmation: 'checkout', traffic: 'skip' });
+    await failoverRun('t', null, 'manual');
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: 't', typedConfirmation: null, traffic: 'manual' });
+    core.invoke.mockResolvedValue(false);
+    await expect(failoverTrafficConfirm(4, false)).resolves.toBe(false);
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_traffic_confirm', { runId: 4, confirmed: false });
+    core.invoke.mockResolvedValue(4);
     await failoverRuns(20);
     expect(core.invoke).toHaveBeenLastCalledWith('failover_runs', { limit: 20 });
     await failoverResume(4);
@@ -268,5 +279,33 @@ describe('failover commands', () => {
     await vi.waitFor(() => expect(listenerCount('failover-progress')).toBe(0));
     emit('failover-progress', { run_id: 6, mode: 'run', event: null, report: null, error: null });
     expect(seen).toEqual([5]);
+  });
+});
+
+describe('node-pool commands', () => {
+  it('pass the argument names the Rust commands take', async () => {
+    core.invoke.mockResolvedValue({});
+    await nodepoolList('aws/a');
+    expect(core.invoke).toHaveBeenLastCalledWith('nodepool_list', { cluster: 'aws/a' });
+    await nodepoolPreview('aws/a', 'general', 4);
+    expect(core.invoke).toHaveBeenLastCalledWith('nodepool_preview', { cluster: 'aws/a', pool: 'general', count: 4 });
+    await nodepoolApply('t', null);
+    expect(core.invoke).toHaveBeenLastCalledWith('nodepool_apply', { token: 't', typedConfirmation: null });
+  });
+
+  it('rejects with the backend’s CommandError', async () => {
+    core.invoke.mockRejectedValue({ kind: 'read_only', message: 'read-only mode', hint: 'Settings' });
+    await expect(nodepoolApply('t', 'general')).rejects.toEqual({ kind: 'read_only', message: 'read-only mode', hint: 'Settings' });
+  });
+
+  it('delivers nodepool-progress events until unlistened', async () => {
+    const seen: number[] = [];
+    const stop = onNodepoolProgress((p) => seen.push(p.count));
+    await vi.waitFor(() => expect(listenerCount('nodepool-progress')).toBe(1));
+    emit('nodepool-progress', { token: 't', count: 4, status: 'ACTIVE' });
+    stop();
+    await vi.waitFor(() => expect(listenerCount('nodepool-progress')).toBe(0));
+    emit('nodepool-progress', { token: 't', count: 5, status: 'ACTIVE' });
+    expect(seen).toEqual([4]);
   });
 });

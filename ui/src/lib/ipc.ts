@@ -50,9 +50,14 @@ import type { LogFollowStarted } from './bindings/LogFollowStarted';
 import type { LogTarget } from './bindings/LogTarget';
 import type { LogExportFormat } from './bindings/LogExportFormat';
 import type { PatternView } from './bindings/PatternView';
-import type { FailoverGroup, FailoverPlanView, FailoverProgress, FailoverRun, HpaEditInput, HpaOutcome, HpaPreview } from './failover';
+import type { NodePoolList } from './bindings/NodePoolList';
+import type { NodePoolOutcome } from './bindings/NodePoolOutcome';
+import type { NodePoolPreview } from './bindings/NodePoolPreview';
+import type { NodePoolProgress } from './bindings/NodePoolProgress';
+import type { FailoverGroup, FailoverPlanView, FailoverProgress, FailoverRun, HpaEditInput, HpaOutcome, HpaPreview, TrafficChoice } from './failover';
 
 export type { ActionOutcome, ActionProgress, AuditRow, RolloutPreview, ScalePreview };
+export type { NodePoolList, NodePoolOutcome, NodePoolPreview, NodePoolProgress };
 export type { CachedLogs, ClusterEvent, LogBatch, LogFollowOptions, LogFollowStarted, LogTarget, PatternView };
 export type { AccountInput, AccountTestResult, AccountView, AppInfo, CommandError, DiscoveryFinished, DiscoveryProgress, FleetOverview, Mode, SourceError };
 
@@ -65,6 +70,8 @@ export const EVENT_ALERTS_CHANGED = 'alerts-changed';
 export const EVENT_ACTION_PROGRESS = 'action-progress';
 /** As `src-tauri/app/src/commands/failover.rs` emits it for every step of a run or rollback, and at its end. */
 export const EVENT_FAILOVER_PROGRESS = 'failover-progress';
+/** `src-tauri/app/src/commands/nodepool.rs`: one per change seen while a resize is polled. */
+export const EVENT_NODEPOOL_PROGRESS = 'nodepool-progress';
 
 export function fleetOverview(): Promise<FleetOverview> {
   return call<FleetOverview>('fleet_overview');
@@ -383,9 +390,17 @@ export function failoverPlan(group: string, from: string, to: string | null, flo
   return call<FailoverPlanView>('failover_plan', { group, from, to, floor });
 }
 
-/** Starts the planned run; resolves with its id, the steps follow as `failover-progress` events. */
-export function failoverRun(token: string, typedConfirmation: string | null): Promise<number> {
-  return call<number>('failover_run', { token, typedConfirmation });
+/**
+ * Starts the planned run; resolves with its id, the steps follow as `failover-progress` events. With `manual`
+ * traffic the run pauses at the traffic step until `failoverTrafficConfirm` answers.
+ */
+export function failoverRun(token: string, typedConfirmation: string | null, traffic: TrafficChoice = 'skip'): Promise<number> {
+  return call<number>('failover_run', { token, typedConfirmation, traffic });
+}
+
+/** Answers a run paused at its manual traffic step: confirmed goes on to the drain, false fails the step safely. */
+export function failoverTrafficConfirm(runId: number, confirmed: boolean): Promise<boolean> {
+  return call<boolean>('failover_traffic_confirm', { runId, confirmed });
 }
 
 /** Running and past runs, newest first, with their steps. */
@@ -412,4 +427,23 @@ export function hpaPreview(cluster: string, namespace: string, deployment: strin
 
 export function hpaApply(token: string): Promise<HpaOutcome> {
   return call<HpaOutcome>('hpa_apply', { token });
+}
+
+/** The cluster's node pools: the cloud's own answer when it is reachable, else the cache's (`source` says which). */
+export function nodepoolList(cluster: string): Promise<NodePoolList> {
+  return call<NodePoolList>('nodepool_list', { cluster });
+}
+
+/** Reads the pool from the cloud and plans resizing it; the token applies exactly this preview (5 minutes). */
+export function nodepoolPreview(cluster: string, pool: string, count: number): Promise<NodePoolPreview> {
+  return call<NodePoolPreview>('nodepool_preview', { cluster, pool, count });
+}
+
+/** Sends the resize and follows it; a pool going to 0 needs its name in `typedConfirmation`. */
+export function nodepoolApply(token: string, typedConfirmation: string | null): Promise<NodePoolOutcome> {
+  return call<NodePoolOutcome>('nodepool_apply', { token, typedConfirmation });
+}
+
+export function onNodepoolProgress(cb: (p: NodePoolProgress) => void): () => void {
+  return subscribe<NodePoolProgress>(EVENT_NODEPOOL_PROGRESS, cb);
 }

@@ -4,16 +4,18 @@
 //!
 //! Thin like the other action commands: the plan comes from
 //! `cloudops_core::plan::failover`, the state machine and the read-only
-//! guard from `cloudops_cloud::act::failover`. The app has no way yet to
-//! ask the user mid-run, so the traffic step is always skipped
-//! ([`TRAFFIC_NOTE`] says so in the plan view); the CLI offers the manual
-//! and hook modes.
+//! guard from `cloudops_cloud::act::failover`. The traffic step is skipped
+//! or manual: a manual run pauses there, sends a `traffic_confirmation`
+//! event, and waits (without holding a runtime thread) for
+//! `failover_traffic_confirm`. A hook command stays CLI-only: the app does
+//! not run shell commands typed into its webview ([`TRAFFIC_NOTE`]).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use cloudops_cloud::act::{
     connect::Connected,
-    failover::{self, FailoverEvent, RunReport, RunSpec, Side, TrafficMode},
+    failover::{self, FailoverEvent, RunReport, RunSpec, Side, TrafficAnswer, TrafficMode},
     ActError, Actor, WriteGuard,
 };
 use cloudops_core::plan::failover::{
@@ -37,9 +39,13 @@ pub const EVENT_FAILOVER_PROGRESS: &str = "failover-progress";
 const WAIT_SECS: u64 = 300;
 /// The most runs one call lists.
 pub const MAX_RUNS: u32 = 500;
-pub const TRAFFIC_NOTE: &str = "The app skips the traffic step: switch DNS or the load \
-     balancer yourself once the target is ready, or run `cloudops failover run` with \
-     --traffic-manual or --traffic-hook.";
+/// How long a manual traffic step waits for Confirm or Abort; past it the
+/// step fails (the run stays resumable and can be rolled back).
+pub const TRAFFIC_WAIT: Duration = Duration::from_secs(30 * 60);
+pub const TRAFFIC_NOTE: &str = "Traffic: none (DNS or a global load balancer follows \
+     readiness), or manual (the run pauses once the target is ready until you confirm that \
+     you switched traffic). A hook command stays CLI-only (cloudops failover run \
+     --traffic-hook): the app does not run shell commands typed into its window.";
 
 /// A group member that could not be read, and so was not ranked.
 #[derive(Debug, Clone, Serialize)]
@@ -270,25 +276,35 @@ fn spawn_run<R: Runtime>(
                     )
                 };
                 let handle = tokio::runtime::Handle::current();
+                // A manual traffic step: the question is registered for
+                // `failover_traffic_confirm` and awaited (not blocked on);
+                // no answer within TRAFFIC_WAIT is a "no".
+                let mut confirm = |_prompt: String| -> TrafficAnswer {
+                    let answer = app
+                        .try_state::<AppState>()
+                        .map(|s| s.actions().await_traffic(id));
+                    Box::pin(async move {
+                        let Some(rx) = answer else { return false };
+                        matches!(tokio::time::timeout(TRAFFIC_WAIT, rx).await, Ok(Ok(true)))
+                    })
+                };
                 let done = if rollback {
                     handle.block_on(failover::rollback(&src, &dst, &store, guard, id, &mut emit))
                 } else {
-                    // No mid-run question in the app: the traffic step is
-                    // skipped by the spec; a manual one (a CLI run resumed
-                    // here) is answered "not done", which stops it safely.
                     handle.block_on(failover::run(
                         &src,
                         &dst,
                         &store,
                         guard,
                         id,
-                        &mut |_| false,
+                        &mut confirm,
                         &mut emit,
                     ))
                 };
                 done.map_err(CommandError::from)
             });
         if let Some(actions) = app.try_state::<AppState>() {
+            actions.actions().drop_traffic(id);
             actions.actions().end_run(id);
         }
         let (report, error) = match result {
@@ -317,8 +333,10 @@ pub async fn failover_run<R: Runtime>(
     state: State<'_, AppState>,
     token: String,
     typed_confirmation: Option<String>,
+    traffic: Option<String>,
 ) -> Result<i64, CommandError> {
     check_token(&token)?;
+    let traffic = traffic_mode(traffic.as_deref())?;
     let Some(Pending::Failover(plan)) = state.actions().get(&token) else {
         return Err(expired());
     };
@@ -347,7 +365,7 @@ pub async fn failover_run<R: Runtime>(
     let dst = connected(&state, &plan.target.cluster_id).await?;
     let spec = RunSpec {
         plan: *plan,
-        traffic: TrafficMode::Skip,
+        traffic,
         wait_secs: WAIT_SECS,
     };
     let id = state
@@ -355,6 +373,47 @@ pub async fn failover_run<R: Runtime>(
         .await?;
     spawn_run(app, &state, (side(src), side(dst)), guard, id, false)?;
     Ok(id)
+}
+
+/// `skip` (the default) or `manual`. A hook is refused: the app does not
+/// run shell commands that come from its webview.
+fn traffic_mode(traffic: Option<&str>) -> Result<TrafficMode, CommandError> {
+    match traffic {
+        None | Some("skip") => Ok(TrafficMode::Skip),
+        Some("manual") => Ok(TrafficMode::Manual),
+        Some("hook") => Err(CommandError::invalid(
+            "a traffic hook runs a shell command: it is set from the CLI only \
+             (`cloudops failover run --traffic-hook`)",
+        )),
+        Some(other) => Err(CommandError::invalid(format!(
+            "the traffic mode {other:?} is neither skip nor manual"
+        ))),
+    }
+}
+
+/// Answers a run paused at its manual traffic step: `confirmed` goes on to
+/// the drain, `false` fails the step (the run stays resumable and can be
+/// rolled back).
+#[tauri::command]
+pub async fn failover_traffic_confirm(
+    state: State<'_, AppState>,
+    run_id: i64,
+    confirmed: bool,
+) -> Result<bool, CommandError> {
+    if run_id <= 0 {
+        return Err(CommandError::invalid(format!("{run_id} is not a run id")));
+    }
+    if state.actions().answer_traffic(run_id, confirmed) {
+        Ok(confirmed)
+    } else {
+        Err(CommandError {
+            kind: "not_waiting".into(),
+            message: format!("Failover run {run_id} is not waiting for a traffic confirmation."),
+            hint: "It was answered already, timed out, or its task ended: see the run on the \
+                   Actions screen, then resume or roll it back."
+                .into(),
+        })
+    }
 }
 
 /// Running and past runs, newest first, with their steps.

@@ -13,6 +13,7 @@ pub mod health;
 pub mod hpa;
 pub mod logs;
 mod names;
+pub mod nodepool;
 pub mod workloads;
 
 pub use error::CommandError;

@@ -48,4 +48,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     "hpa_apply",
     "cost_view",
     "cost_export",
+    "nodepool_list",
+    "nodepool_preview",
+    "nodepool_apply",
+    "failover_traffic_confirm",
 ];

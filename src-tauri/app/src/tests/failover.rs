@@ -133,7 +133,10 @@ fn checkout_fails_over_from_eks_to_gke_through_the_commands() {
     .unwrap();
     assert_ne!(ranked["plan"]["target"]["cluster_id"], eks.as_str());
     assert!(!ranked["plan"]["why"].as_array().unwrap().is_empty());
-    assert!(ranked["traffic_note"].as_str().unwrap().contains("skips"));
+    assert!(ranked["traffic_note"]
+        .as_str()
+        .unwrap()
+        .contains("CLI-only"));
 
     let view = invoke_json(
         &main,

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use cloudops_cloud::act::{
     connect::{connect as act_connect, Connected},
-    failover::{self, FailoverEvent, RunReport, RunSpec, Side, TrafficMode},
+    failover::{self, FailoverEvent, RunReport, RunSpec, Side, TrafficAnswer, TrafficMode},
     ActError, Actor, WriteGuard,
 };
 use cloudops_core::{
@@ -337,6 +337,9 @@ fn show(e: &FailoverEvent) {
         }
         FailoverEvent::SourceScaled { replicas } => writeln!(err, "  source scaled to {replicas}"),
         FailoverEvent::Aborted { reason } => writeln!(err, "  ABORTED: {reason}"),
+        FailoverEvent::TrafficConfirmation { .. } => {
+            writeln!(err, "  traffic: waiting for your confirmation")
+        }
     };
 }
 
@@ -351,12 +354,21 @@ fn side(c: &Connected) -> Side {
 }
 
 /// The manual traffic step asks on the terminal.
-fn ask_traffic(prompt: &str) -> bool {
-    if require_terminal().is_err() {
-        return false;
-    }
-    eprintln!("{prompt}.");
-    confirm(Some("done")).unwrap_or(false)
+/// The terminal prompt of a manual traffic step, read on a blocking thread
+/// so that the run's invariant watcher keeps sampling while the user
+/// switches traffic.
+fn ask_traffic(prompt: String) -> TrafficAnswer {
+    Box::pin(async move {
+        tokio::task::spawn_blocking(move || {
+            if require_terminal().is_err() {
+                return false;
+            }
+            eprintln!("{prompt}.");
+            confirm(Some("done")).unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false)
+    })
 }
 
 fn plan_cmd(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {

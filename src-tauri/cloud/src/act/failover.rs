@@ -13,7 +13,7 @@
 //! and a [`Watcher`] checks it at 10 Hz from the raise to the verify; a
 //! violation stops the drain and restores the source.
 
-use std::time::Duration;
+use std::{future::Future, pin::Pin, time::Duration};
 
 use cloudops_core::{
     audit::Outcome,
@@ -47,6 +47,22 @@ pub enum TrafficMode {
     /// `sh -c command`, with `CLOUDOPS_FAILOVER_{RUN,SOURCE,TARGET}` set;
     /// a non-zero exit fails the step.
     Hook { command: String },
+}
+
+/// The answer to a manual traffic step: `true` once the user says traffic
+/// is switched, `false` (or a dropped answer) to stop the run there. A
+/// future, so that the caller can wait for it without blocking the
+/// runtime: the app waits for the wizard's Confirm/Abort, the CLI for the
+/// terminal on a blocking thread.
+pub type TrafficAnswer = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// Asked at a manual traffic step with the prompt to show.
+pub type ConfirmTraffic<'a> = dyn FnMut(String) -> TrafficAnswer + 'a;
+
+/// Answers every manual traffic step at once (tests, and callers that
+/// cannot ask: `false` stops a manual step safely).
+pub fn answer_now(answer: bool) -> impl FnMut(String) -> TrafficAnswer {
+    move |_| Box::pin(std::future::ready(answer))
 }
 
 /// What a run is started with; stored as the run's plan JSON so that a
@@ -85,6 +101,10 @@ pub enum FailoverEvent {
     },
     Aborted {
         reason: String,
+    },
+    /// A manual traffic step waits for the user's answer.
+    TrafficConfirmation {
+        prompt: String,
     },
 }
 
@@ -232,14 +252,16 @@ fn both_actor(source: &Side, target: &Side) -> Actor {
 }
 
 /// Runs (or resumes) run `id` from its first incomplete step to the end.
-/// `confirm_traffic` is asked in a manual traffic step.
+/// `confirm_traffic` is asked in a manual traffic step (after a
+/// [`FailoverEvent::TrafficConfirmation`]); the invariant is still watched
+/// while it waits.
 pub async fn run(
     source: &Side,
     target: &Side,
     store: &Store,
     guard: WriteGuard,
     id: i64,
-    confirm_traffic: &mut dyn FnMut(&str) -> bool,
+    confirm_traffic: &mut ConfirmTraffic<'_>,
     emit: &mut dyn FnMut(&FailoverEvent),
 ) -> Result<RunReport, ActError> {
     let (run, spec) = load(store, id)?;
@@ -295,7 +317,7 @@ fn failed(e: ActError) -> StepError {
 async fn steps(
     ctx: &Ctx<'_>,
     run: &FailoverRun,
-    confirm_traffic: &mut dyn FnMut(&str) -> bool,
+    confirm_traffic: &mut ConfirmTraffic<'_>,
     emit: &mut dyn FnMut(&FailoverEvent),
 ) -> Result<WatchStats, StepError> {
     let p = ctx.plan();
@@ -330,7 +352,7 @@ async fn steps(
                 match step {
                     FailoverStep::RaiseTarget => raise_target(ctx).await,
                     FailoverStep::WaitReady => wait_ready(ctx, &b, w, emit).await,
-                    FailoverStep::Traffic => traffic(ctx, confirm_traffic).await,
+                    FailoverStep::Traffic => traffic(ctx, w, confirm_traffic, emit).await,
                     FailoverStep::DrainSource => drain(ctx, &b, w, emit).await,
                     FailoverStep::Verify => verify(ctx, &b, w).await,
                     FailoverStep::Preflight => unreachable_step(),
@@ -477,7 +499,9 @@ async fn wait_ready(
 
 async fn traffic(
     ctx: &Ctx<'_>,
-    confirm: &mut dyn FnMut(&str) -> bool,
+    w: &Watcher,
+    confirm: &mut ConfirmTraffic<'_>,
+    emit: &mut dyn FnMut(&FailoverEvent),
 ) -> Result<(StepStatus, serde_json::Value), ActError> {
     let p = ctx.plan();
     match &ctx.spec.traffic {
@@ -487,7 +511,20 @@ async fn traffic(
                 "Switch traffic for {} from {} to {}, then confirm",
                 p.group, p.source.cluster_id, p.target.cluster_id
             );
-            if confirm(&prompt) {
+            // Asked before it is announced: an answer to the event always
+            // finds the question registered.
+            let mut answer = confirm(prompt.clone());
+            emit(&FailoverEvent::TrafficConfirmation { prompt });
+            // The user may take minutes: the invariant is checked meanwhile,
+            // and a violation ends the wait (and aborts to a safe state).
+            let confirmed = loop {
+                match tokio::time::timeout(Duration::from_millis(250), &mut answer).await {
+                    Ok(a) => break a,
+                    Err(_) if w.violated() => return Err(violation(w)),
+                    Err(_) => {}
+                }
+            };
+            if confirmed {
                 Ok((
                     StepStatus::Done,
                     json!({ "mode": "manual", "confirmed": true }),

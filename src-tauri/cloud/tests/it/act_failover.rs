@@ -116,7 +116,7 @@ async fn read_only_is_refused_inside_the_failover_executor() {
         &store,
         read_only,
         id,
-        &mut |_| true,
+        &mut failover::answer_now(true),
         &mut |_| {},
     )
     .await
@@ -175,7 +175,7 @@ async fn a_drop_under_the_baseline_aborts_the_run_and_restores_the_source() {
         &store,
         WriteGuard::default(),
         id,
-        &mut |_| true,
+        &mut failover::answer_now(true),
         &mut |e| events.push(e.clone()),
     )
     .await
@@ -242,5 +242,100 @@ async fn a_target_without_room_is_refused_and_nothing_is_recorded() {
     assert!(e.to_string().contains("cannot hold the load"), "{e}");
     assert!(store.failover_runs(10).unwrap().is_empty());
     assert!(store.audit_log().unwrap().is_empty());
+    s.sandbox.shutdown().await.unwrap();
+}
+
+/// A manual traffic step is awaited: the run waits for the answer (here it
+/// comes half a second later), then drains and completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_traffic_step_waits_for_a_late_answer() {
+    let mut s = setup(World::generate(42)).await;
+    s.spec.traffic = TrafficMode::Manual;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).unwrap();
+    let id = failover::create(&store, WriteGuard::default(), &s.spec).unwrap();
+    let mut prompts = Vec::new();
+    let mut events = Vec::new();
+    let report = failover::run(
+        &side(&s.source),
+        &side(&s.target),
+        &store,
+        WriteGuard::default(),
+        id,
+        &mut |prompt: String| -> failover::TrafficAnswer {
+            prompts.push(prompt);
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                true
+            })
+        },
+        &mut |e| events.push(e.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.state, RunState::Completed);
+    assert_eq!(prompts.len(), 1);
+    assert!(
+        prompts[0].starts_with("Switch traffic for shop/checkout"),
+        "{prompts:?}"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        failover::FailoverEvent::TrafficConfirmation { prompt } if *prompt == prompts[0]
+    )));
+    let run = store.failover_run(id).unwrap().unwrap();
+    let traffic = run.step_row(FailoverStep::Traffic).unwrap();
+    assert_eq!(traffic.status, StepStatus::Done);
+    assert_eq!(traffic.detail["confirmed"], true, "{:?}", traffic.detail);
+    assert_eq!(replicas(&s.source).await.0, 0);
+    s.sandbox.shutdown().await.unwrap();
+}
+
+/// While the user takes their time at the traffic step, the invariant is
+/// still watched: the target losing its replicas ends the wait (the answer
+/// never comes) and aborts the run with the source untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_violation_while_waiting_for_traffic_aborts_without_draining() {
+    let mut s = setup(World::generate(42)).await;
+    s.spec.traffic = TrafficMode::Manual;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).unwrap();
+    let source0 = replicas(&s.source).await;
+    let id = failover::create(&store, WriteGuard::default(), &s.spec).unwrap();
+    let target = s.target.clone();
+    let e = failover::run(
+        &side(&s.source),
+        &side(&s.target),
+        &store,
+        WriteGuard::default(),
+        id,
+        &mut |_prompt: String| -> failover::TrafficAnswer {
+            // Asked: someone cuts the target meanwhile; no answer ever.
+            let client = target.clone();
+            tokio::spawn(async move {
+                let api: Api<Deployment> = Api::namespaced(client, "shop");
+                api.patch_scale(
+                    "checkout",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({ "spec": { "replicas": 1 } })),
+                )
+                .await
+                .unwrap();
+            });
+            Box::pin(std::future::pending())
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), "invariant_violated", "{e}");
+    let run = store.failover_run(id).unwrap().unwrap();
+    assert_eq!(run.state, RunState::Aborted);
+    assert_eq!(
+        run.step_row(FailoverStep::Traffic).unwrap().status,
+        StepStatus::Failed
+    );
+    assert!(run.step_row(FailoverStep::DrainSource).is_none());
+    assert_eq!(replicas(&s.source).await, source0);
     s.sandbox.shutdown().await.unwrap();
 }

@@ -27,6 +27,27 @@ function backend(
     if (cmd === 'cluster_detail') return detail(args);
     if (cmd === 'latency_heatmap') return latencyView();
     if (cmd === 'chart_export') return { path: '/home/sre/Downloads/checkout-cpu.png', bytes: 1234 };
+    if (cmd === 'nodepool_list') {
+      return {
+        cluster_id: args.cluster,
+        provider: 'aws',
+        source: 'provider',
+        note: null,
+        pools: [
+          { name: 'general', count: 3, min: 1, max: 6, machine_type: 'm6i.large' },
+          { name: 'batch', count: 2, min: 2, max: 2, machine_type: null },
+        ],
+      };
+    }
+    if (cmd === 'nodepool_preview') {
+      return {
+        token: 'c'.repeat(32),
+        provider: 'aws',
+        cost: null,
+        expires_at_ms: 0,
+        plan: { cluster_id: args.cluster, pool: args.pool, machine_type: null, from: 2, to: args.count, min: 2, max: 2, changes: [], warnings: [], typed_confirmation: null },
+      };
+    }
     throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
   });
 }
@@ -340,5 +361,27 @@ describe('Clusters screen', () => {
       expect(within(detail).getAllByTestId('anomaly-cause')).toHaveLength(2);
       expect(document.activeElement?.id).toBe('anomaly-detail-title');
     });
+  });
+
+  it('lists the node pools and opens the scale dialog with s on a focused row', async () => {
+    backend();
+    render(Clusters);
+    const section = await screen.findByTestId('nodepools');
+    const rows = await within(section).findAllByTestId('nodepool-row');
+    expect(callsOf('nodepool_list')).toEqual([{ cluster: CLUSTERS[0].id }]);
+    expect(within(section).getByTestId('nodepools-source')).toHaveTextContent('Live from aws');
+    expect(rows[0]).toHaveTextContent(/general.*m6i\.large.*3.*1–6 \(autoscaled\)/);
+    expect(rows[1]).toHaveTextContent(/batch.*—.*2.*2–2/);
+    rows[1].focus();
+    await fireEvent.keyDown(rows[1], { key: 's' });
+    const dialog = await screen.findByTestId('nodepool-dialog');
+    expect(dialog).toHaveTextContent('Scale node pool batch');
+    expect(screen.getByTestId('nodepool-count')).toHaveValue('2');
+    await fireEvent.keyDown(dialog, { key: 'Escape' });
+    await waitFor(() => expect(screen.queryByTestId('nodepool-dialog')).toBeNull());
+    // Another range reloads the view, not the pools (a cloud call).
+    await fireEvent.click(screen.getByTestId('range-24h'));
+    await waitFor(() => expect(callsOf('cluster_detail')).toHaveLength(2));
+    expect(callsOf('nodepool_list')).toHaveLength(1);
   });
 });

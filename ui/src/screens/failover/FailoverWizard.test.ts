@@ -89,7 +89,7 @@ describe('the failover wizard', () => {
     expect((await axe.run(container, { rules: { 'color-contrast': { enabled: false } } })).violations).toEqual([]);
 
     await user.click(runButton);
-    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: TOKEN, typedConfirmation: 'checkout' });
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: TOKEN, typedConfirmation: 'checkout', traffic: 'skip' });
     await screen.findByTestId('failover-steps');
     emit('failover-progress', progress({ event: 'step_started', step: 'preflight' }));
     emit('failover-progress', progress({ event: 'step_finished', step: 'preflight', status: 'done' }));
@@ -112,7 +112,8 @@ describe('the failover wizard', () => {
     expect(result.textContent).toContain('120 invariant samples');
     await user.click(screen.getByTestId('failover-close'));
     expect(onclose).toHaveBeenCalledWith(true);
-  });
+    // axe over the whole plan takes seconds on a loaded machine.
+  }, 20_000);
 
   it('shows a refusal and offers no run', async () => {
     core.invoke.mockImplementation(async (cmd: string) => {
@@ -137,6 +138,64 @@ describe('the failover wizard', () => {
     expect((screen.getByTestId('failover-run') as HTMLButtonElement).disabled).toBe(true);
     await user.keyboard('{Escape}');
     expect(onclose).toHaveBeenCalledWith(false);
+  });
+});
+
+describe('the manual traffic step', () => {
+  async function startManual(user: ReturnType<typeof userEvent.setup>) {
+    render(FailoverWizard, { group: 'shop/checkout', from: EKS, readOnly: false, onclose: vi.fn() });
+    await user.click(await screen.findByTestId('failover-plan-button'));
+    expect(await screen.findByTestId('failover-traffic-choice')).toHaveTextContent('CLI-only');
+    expect(screen.getByTestId('failover-traffic-skip')).toBeChecked();
+    await user.click(screen.getByTestId('failover-traffic-manual'));
+    await user.type(screen.getByTestId('failover-typed'), 'checkout');
+    await user.click(screen.getByTestId('failover-run'));
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_run', { token: TOKEN, typedConfirmation: 'checkout', traffic: 'manual' });
+    await screen.findByTestId('failover-steps');
+    emit('failover-progress', progress({ event: 'step_started', step: 'traffic' }));
+    emit('failover-progress', progress({ event: 'traffic_confirmation', prompt: `Switch traffic for shop/checkout from ${EKS} to ${GKE}, then confirm` }));
+    return screen.findByTestId('failover-traffic-question');
+  }
+
+  beforeEach(() => {
+    core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
+      if (cmd === 'failover_groups') return [{ key: 'shop/checkout', members: [member(EKS), member(GKE)] }];
+      if (cmd === 'failover_plan') return planView();
+      if (cmd === 'failover_run') return 7;
+      if (cmd === 'failover_traffic_confirm') return args.confirmed;
+      throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
+    });
+  });
+
+  it('shows the question and confirms it; the question goes when the step finishes', async () => {
+    const user = userEvent.setup();
+    const question = await startManual(user);
+    expect(question).toHaveTextContent(`Switch traffic for shop/checkout from ${EKS} to ${GKE}, then confirm`);
+    await user.click(within(question).getByTestId('failover-traffic-confirm'));
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_traffic_confirm', { runId: 7, confirmed: true });
+    expect(question).toHaveTextContent('Confirmed');
+    emit('failover-progress', progress({ event: 'step_finished', step: 'traffic', status: 'done' }));
+    await vi.waitFor(() => expect(screen.queryByTestId('failover-traffic-question')).toBeNull());
+  });
+
+  it('aborts: the run ends failed at the traffic step with the backend’s hint', async () => {
+    const user = userEvent.setup();
+    const question = await startManual(user);
+    await user.click(within(question).getByTestId('failover-traffic-abort'));
+    expect(core.invoke).toHaveBeenLastCalledWith('failover_traffic_confirm', { runId: 7, confirmed: false });
+    emit('failover-progress', progress({ event: 'step_finished', step: 'traffic', status: 'failed' }));
+    emit('failover-progress', {
+      run_id: 7,
+      mode: 'run',
+      event: null,
+      report: null,
+      error: { kind: 'traffic_step_failed', message: 'the traffic step failed: the traffic switch was not confirmed', hint: 'resume or rollback' },
+    });
+    const panel = await screen.findByTestId('error-panel');
+    expect(panel).toHaveTextContent('not confirmed');
+    expect(screen.queryByTestId('failover-traffic-question')).toBeNull();
+    const step = screen.getAllByTestId('failover-step').find((s) => s.dataset.step === 'traffic')!;
+    expect(step.dataset.status).toBe('failed');
   });
 });
 
@@ -192,5 +251,24 @@ describe('the failover runs list', () => {
     unmount();
     render(FailoverRuns, { readOnly: true });
     expect(((await screen.findByTestId('failover-rollback')) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('asks a resumed run’s traffic question on the run’s row', async () => {
+    core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
+      if (cmd === 'failover_runs') return [run('running')];
+      if (cmd === 'failover_traffic_confirm') return args.confirmed;
+      throw { kind: 'not_found', message: cmd, hint: '' };
+    });
+    const user = userEvent.setup();
+    render(FailoverRuns, { readOnly: false });
+    const row = await screen.findByTestId('failover-run-row');
+    expect(within(row).queryByTestId('failover-traffic-question')).toBeNull();
+    emit('failover-progress', { run_id: 3, mode: 'run', event: { event: 'traffic_confirmation', prompt: 'Switch traffic for shop/checkout from a to b, then confirm' }, report: null, error: null });
+    const question = await within(row).findByTestId('failover-traffic-question');
+    expect(question).toHaveTextContent('from a to b');
+    await user.click(within(question).getByTestId('failover-traffic-abort'));
+    expect(core.invoke).toHaveBeenCalledWith('failover_traffic_confirm', { runId: 3, confirmed: false });
+    emit('failover-progress', { run_id: 3, mode: 'run', event: null, report: null, error: { kind: 'traffic_step_failed', message: 'no', hint: '' } });
+    await vi.waitFor(() => expect(screen.queryByTestId('failover-traffic-question')).toBeNull());
   });
 });
