@@ -11,6 +11,7 @@ const plan = (from: number, to: number, typed: string | null = null) => ({
   max: 10,
   changes: [],
   warnings: [],
+  drain_fit: null,
   typed_confirmation: typed,
 });
 

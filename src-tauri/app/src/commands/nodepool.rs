@@ -218,14 +218,7 @@ pub async fn nodepool_preview(
         return Err(CommandError::offline());
     }
     let target = find_target(&state, &cluster).ok_or_else(|| not_discovered(&cluster))?;
-    let plan = nodepool::preview(
-        &target.provider,
-        &cluster,
-        &target.cluster.locator,
-        &pool,
-        count as u32,
-    )
-    .await?;
+    let plan = nodepool::preview(&target, &pool, count as u32).await?;
     let kind = target.provider.kind();
     let cost = cost_of(kind, &plan);
     let token = state
@@ -342,6 +335,7 @@ mod tests {
             max: None,
             changes: vec![],
             warnings: vec![],
+            drain_fit: None,
             typed_confirmation: None,
         };
         let c = cost_of(ProviderKind::Aws, &plan(Some("m6i.large"), 3, 5)).unwrap();

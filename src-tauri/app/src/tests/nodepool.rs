@@ -87,6 +87,7 @@ fn a_scale_to_zero_needs_the_pool_name_typed_in_the_backend() {
         max: Some(5),
         changes: vec![],
         warnings: vec![],
+        drain_fit: None,
         typed_confirmation: Some("general".into()),
     };
     let token = app

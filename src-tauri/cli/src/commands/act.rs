@@ -520,14 +520,7 @@ pub fn node_pool(ctx: &Context, args: NodePoolArgs) -> Result<ExitCode, Failure>
     ))?;
     on_fleet(ctx, args.sandbox, args.seed, async |fleet: &Fleet| {
         let target = resolve(fleet, &args.cluster).await?;
-        let plan = nodepool::preview(
-            &target.provider,
-            &args.cluster,
-            &target.cluster.locator,
-            &args.pool,
-            args.count,
-        )
-        .await?;
+        let plan = nodepool::preview(&target, &args.pool, args.count).await?;
         let emit = |state: &str, outcome: Option<&NodePoolOutcome>| {
             if ctx.json {
                 print_json(&NodePoolDoc {

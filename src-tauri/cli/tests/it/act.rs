@@ -468,3 +468,66 @@ fn hpa_autoscale_creates_the_defaults_and_set_edits_one_field() {
         ]
     );
 }
+
+#[test]
+fn a_nodepool_scale_down_says_where_the_evicted_pods_go() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    let doc = json(&cloudops_with_env(
+        dir.path(),
+        &["clusters", "--json"],
+        &live.env,
+    ));
+    // A pool that can lose a node (above its min and above one).
+    let (id, pool, count) = doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|c| {
+            c["node_pools"].as_array()?.iter().find_map(|p| {
+                let count = p["count"].as_u64()?;
+                let min = p["min"].as_u64().unwrap_or(0);
+                (count >= 2 && count > min).then(|| {
+                    (
+                        c["id"].as_str().unwrap().to_owned(),
+                        p["name"].as_str().unwrap().to_owned(),
+                        count,
+                    )
+                })
+            })
+        })
+        .expect("a sandbox pool with room to shrink");
+    let to = (count - 1).to_string();
+    let out = cloudops_with_env(
+        dir.path(),
+        &[
+            "nodepool",
+            "scale",
+            "--cluster",
+            &id,
+            "--pool",
+            &pool,
+            "--count",
+            &to,
+            "--yes",
+            "--wait",
+            "60",
+            "--json",
+        ],
+        &live.env,
+    );
+    let doc = json(&out);
+    let drain = &doc["plan"]["drain_fit"];
+    assert_eq!(drain["removed_nodes"].as_array().unwrap().len(), 1, "{doc}");
+    assert!(drain["evicted_pods"].as_u64().is_some(), "{doc}");
+    assert!(drain["free_cpu"].as_f64().unwrap() > 0.0, "{doc}");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(doc["state"], "completed", "{doc}");
+    assert!(drain["summary"].as_str().unwrap().contains(&pool), "{doc}");
+    let fits = drain["fits"].as_bool().unwrap();
+    assert_eq!(
+        doc["plan"]["typed_confirmation"].is_null(),
+        fits,
+        "typed confirmation only when the pods do not fit: {doc}"
+    );
+}

@@ -9,13 +9,17 @@ use std::{sync::Arc, time::Duration};
 
 use cloudops_core::{
     audit::Outcome,
+    plan::fit::NodeCapacity,
     plan::nodepool::{plan_node_pool, NodePoolPlan},
     store::Store,
 };
 use serde::Serialize;
 use serde_json::json;
 
+use super::capacity::read_capacity;
+use super::connect::connect;
 use super::{audit, ActError, Actor, WriteGuard};
+use crate::collect::fleet::FleetTarget;
 use crate::providers::{ClusterLocator, Provider};
 
 pub const ACTION: &str = "scale_node_pool";
@@ -62,19 +66,51 @@ fn provider_error(cluster: &str, what: &str, e: crate::ProviderError) -> ActErro
     }
 }
 
-/// Describes the cluster and plans the resize.
+/// How long a scale-down preview waits for the cluster's nodes before it
+/// plans without them (and says the drain was not checked).
+pub const CAPACITY_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Describes the cluster and plans the resize; a scale-down also reads the
+/// nodes to check where the evicted pods would go.
 pub async fn preview(
-    provider: &Arc<dyn Provider>,
-    cluster_id: &str,
-    locator: &ClusterLocator,
+    target: &FleetTarget,
     pool: &str,
     count: u32,
 ) -> Result<NodePoolPlan, ActError> {
-    let fresh = provider
-        .describe(locator)
+    let cluster_id = target.cluster_id.as_str();
+    let fresh = target
+        .provider
+        .describe(&target.cluster.locator)
         .await
         .map_err(|e| provider_error(cluster_id, "the cluster", e))?;
-    plan_node_pool(cluster_id, &fresh.node_pools, pool, count).map_err(|e| ActError::Rejected {
+    let shrinks = fresh
+        .node_pools
+        .iter()
+        .any(|p| p.name == pool && count < p.count);
+    let capacity: Result<Vec<NodeCapacity>, String> = if shrinks {
+        let read = async {
+            let connected = connect(std::slice::from_ref(target), cluster_id).await?;
+            read_capacity(&connected.client, cluster_id).await
+        };
+        match tokio::time::timeout(CAPACITY_DEADLINE, read).await {
+            Ok(Ok(nodes)) => Ok(nodes),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "the cluster's nodes did not answer within {} s",
+                CAPACITY_DEADLINE.as_secs()
+            )),
+        }
+    } else {
+        Ok(Vec::new())
+    };
+    plan_node_pool(
+        cluster_id,
+        &fresh.node_pools,
+        pool,
+        count,
+        capacity.as_deref().map_err(String::as_str),
+    )
+    .map_err(|e| ActError::Rejected {
         cluster: cluster_id.to_owned(),
         what: format!("node pool {pool}"),
         message: e.to_string(),

@@ -52,16 +52,6 @@ pub fn parse_quantity(q: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-/// The label each cloud puts the node pool in.
-const POOL_LABELS: [&str; 6] = [
-    "eks.amazonaws.com/nodegroup",
-    "cloud.google.com/gke-nodepool",
-    "kubernetes.azure.com/agentpool",
-    "agentpool",
-    "doks.digitalocean.com/node-pool",
-    "karpenter.sh/nodepool",
-];
-
 pub struct NodesOutcome {
     pub states: Vec<NodeState>,
     /// Allocatable CPU and memory, per node.
@@ -71,7 +61,7 @@ pub struct NodesOutcome {
 pub(crate) fn node_state(n: &Node) -> Option<NodeState> {
     let name = n.metadata.name.clone()?;
     let labels = n.metadata.labels.clone().unwrap_or_default();
-    let pool = POOL_LABELS.iter().find_map(|l| labels.get(*l).cloned());
+    let pool = cloudops_core::plan::drain::node_pool_of(&labels).map(str::to_owned);
     let status = n.status.as_ref();
     let alloc = |key: &str| {
         status

@@ -1,10 +1,13 @@
 //! The preview of "scale a node pool" through the cloud's API (issue 6):
-//! the count before and after, the pool's autoscaling bounds, and the
-//! confirmation it needs. Pure, like `plan::scale`.
+//! the count before and after, the pool's autoscaling bounds, where the
+//! pods of removed nodes would go (`plan::drain`), and the confirmation it
+//! needs. Pure, like `plan::scale`.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::drain::{drain_fit, DrainFit};
+use super::fit::NodeCapacity;
 use super::scale::FieldChange;
 use crate::model::NodePoolSummary;
 
@@ -23,7 +26,10 @@ pub struct NodePoolPlan {
     pub max: Option<u32>,
     pub changes: Vec<FieldChange>,
     pub warnings: Vec<String>,
-    /// The pool's name, to be typed when the pool goes to zero nodes.
+    /// For a scale-down: whether the evicted pods fit on the other nodes.
+    pub drain_fit: Option<DrainFit>,
+    /// The pool's name, to be typed when the pool goes to zero nodes or
+    /// when the pods of the removed nodes do not fit elsewhere.
     pub typed_confirmation: Option<String>,
 }
 
@@ -55,11 +61,14 @@ pub enum NodePoolPlanError {
 }
 
 /// Plans resizing `pool` (by name) of the cluster's `pools` to `count`.
+/// `capacity` is the cluster's nodes as read just before, or why they
+/// could not be read (then a scale-down says the drain was not checked).
 pub fn plan_node_pool(
     cluster_id: &str,
     pools: &[NodePoolSummary],
     pool: &str,
     count: u32,
+    capacity: Result<&[NodeCapacity], &str>,
 ) -> Result<NodePoolPlan, NodePoolPlanError> {
     let Some(p) = pools.iter().find(|p| p.name == pool) else {
         return Err(NodePoolPlanError::UnknownPool {
@@ -103,7 +112,31 @@ pub fn plan_node_pool(
              count again"
         ));
     }
-    let typed_confirmation = (count == 0 && p.count > 0).then(|| p.name.clone());
+    let drain = if count < p.count {
+        match capacity {
+            Ok(nodes) => {
+                let d = drain_fit(nodes, &p.name, p.count - count);
+                match &d {
+                    Some(d) if !d.fits => warnings.push(d.summary.clone()),
+                    Some(_) => {}
+                    None => warnings.push(format!(
+                        "no node carries {}'s pool label: where its pods go was not checked",
+                        p.name
+                    )),
+                }
+                d
+            }
+            Err(why) => {
+                warnings.push(format!("where the evicted pods go was not checked: {why}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let pods_left_pending = drain.as_ref().is_some_and(|d| !d.fits);
+    let typed_confirmation =
+        ((count == 0 && p.count > 0) || pods_left_pending).then(|| p.name.clone());
     if typed_confirmation.is_some() {
         warnings.push(format!(
             "scaling {} to 0 nodes removes all its capacity: pods that only fit there stay Pending",
@@ -128,6 +161,7 @@ pub fn plan_node_pool(
             }]
         },
         warnings,
+        drain_fit: drain,
         typed_confirmation,
     })
 }
@@ -157,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_resize_within_bounds_is_planned_with_its_warnings() {
-        let p = plan_node_pool("c", &pools(), "general", 5).unwrap();
+        let p = plan_node_pool("c", &pools(), "general", 5, Ok(&[])).unwrap();
         assert_eq!((p.from, p.to), (3, 5));
         assert_eq!(p.changes[0].after, "5");
         assert!(
@@ -165,33 +199,74 @@ mod tests {
             "{:?}",
             p.warnings
         );
-        let p = plan_node_pool("c", &pools(), "general", 2).unwrap();
+        let p = plan_node_pool("c", &pools(), "general", 2, Err("offline")).unwrap();
         assert!(
             p.warnings[0].starts_with("1 node(s) will be drained"),
             "{:?}",
             p.warnings
         );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("not checked: offline")),
+            "{:?}",
+            p.warnings
+        );
         assert_eq!(p.typed_confirmation, None);
-        assert!(plan_node_pool("c", &pools(), "general", 3)
+        assert!(plan_node_pool("c", &pools(), "general", 3, Ok(&[]))
             .unwrap()
             .is_noop());
     }
 
     #[test]
+    fn a_scale_down_whose_pods_do_not_fit_elsewhere_needs_the_name_typed() {
+        let node = |name: &str, used: f64| NodeCapacity {
+            name: name.into(),
+            ready: true,
+            labels: [(
+                "eks.amazonaws.com/nodegroup".to_owned(),
+                "general".to_owned(),
+            )]
+            .into(),
+            allocatable_cpu: 2.0,
+            allocatable_memory: 8e9,
+            allocatable_pods: 30,
+            requested_cpu: used,
+            requested_memory: 1e9,
+            pods: 4,
+            ..Default::default()
+        };
+        let full = [node("a", 1.8), node("b", 1.8), node("c", 1.8)];
+        let p = plan_node_pool("c", &pools(), "general", 2, Ok(&full)).unwrap();
+        let d = p.drain_fit.as_ref().expect("checked");
+        assert!(!d.fits);
+        assert_eq!(p.typed_confirmation.as_deref(), Some("general"));
+        assert!(
+            p.warnings.iter().any(|w| w.contains("short of CPU")),
+            "{:?}",
+            p.warnings
+        );
+        let roomy = [node("a", 0.2), node("b", 0.2), node("c", 0.2)];
+        let p = plan_node_pool("c", &pools(), "general", 2, Ok(&roomy)).unwrap();
+        assert!(p.drain_fit.as_ref().is_some_and(|d| d.fits));
+        assert_eq!(p.typed_confirmation, None);
+    }
+
+    #[test]
     fn zero_needs_the_pool_name_typed() {
-        let p = plan_node_pool("c", &pools(), "batch", 0).unwrap();
+        let p = plan_node_pool("c", &pools(), "batch", 0, Ok(&[])).unwrap();
         assert_eq!(p.typed_confirmation.as_deref(), Some("batch"));
     }
 
     #[test]
     fn unknown_pools_and_out_of_bounds_counts_are_refused_with_what_to_do() {
-        let e = plan_node_pool("c", &pools(), "gpu", 1).unwrap_err();
+        let e = plan_node_pool("c", &pools(), "gpu", 1, Ok(&[])).unwrap_err();
         assert!(e.to_string().contains("it has: general, batch"), "{e}");
-        let e = plan_node_pool("c", &pools(), "general", 7).unwrap_err();
+        let e = plan_node_pool("c", &pools(), "general", 7, Ok(&[])).unwrap_err();
         assert!(e.to_string().contains("(1..6)"), "{e}");
-        let e = plan_node_pool("c", &pools(), "general", 0).unwrap_err();
+        let e = plan_node_pool("c", &pools(), "general", 0, Ok(&[])).unwrap_err();
         assert!(matches!(e, NodePoolPlanError::OutOfBounds { .. }));
-        let e = plan_node_pool("c", &[], "general", 1).unwrap_err();
+        let e = plan_node_pool("c", &[], "general", 1, Ok(&[])).unwrap_err();
         assert!(e.to_string().contains("it has: none"), "{e}");
     }
 }

@@ -27,9 +27,27 @@ function preview(to: number) {
       min: 0,
       max: 6,
       changes: to === 3 ? [] : [{ field: 'node count', before: '3', after: String(to) }],
-      warnings: to < 3 ? [`${3 - to} node(s) will be drained and removed`] : [],
-      typed_confirmation: to === 0 ? 'general' : null,
+      warnings: [
+        ...(to < 3 ? [`${3 - to} node(s) will be drained and removed`] : []),
+        ...(to === 1 ? ['removing 2 node(s) of general leaves its pods short of CPU (3.50 cores needed, 0.70 free)'] : []),
+      ],
+      drain_fit: to === 2 || to === 1 ? drain(to === 2) : null,
+      typed_confirmation: to === 0 || to === 1 ? 'general' : null,
     },
+  };
+}
+
+function drain(fits: boolean) {
+  return {
+    removed_nodes: fits ? ['n-2'] : ['n-2', 'n-1'],
+    evicted_cpu: fits ? 1.5 : 3.5,
+    evicted_memory: 2 ** 31,
+    evicted_pods: 6,
+    free_cpu: fits ? 4 : 0.7,
+    free_memory: 2 ** 33,
+    free_pods: 200,
+    fits,
+    summary: fits ? 'the 6 pod(s) on the 1 busiest node(s) of general fit in the free room of the other nodes' : 'short of CPU',
   };
 }
 
@@ -91,6 +109,23 @@ describe('the node-pool dialog', () => {
     expect(confirm).toBeEnabled();
     await user.click(confirm);
     expect(core.invoke).toHaveBeenCalledWith('nodepool_apply', { token: TOKEN, typedConfirmation: 'general' });
+  });
+
+  it('says where the pods of removed nodes go, and asks for the name when they do not fit', async () => {
+    const user = userEvent.setup();
+    render(NodePoolDialog, { props: { cluster: CLUSTER, pool: POOL, readOnly: false, onclose: () => {} } });
+    await previewTo(user, '2');
+    expect(screen.getByTestId('nodepool-drain')).toHaveTextContent('Where the pods go: the 6 pod(s)');
+    expect(screen.queryByTestId('nodepool-typed')).toBeNull();
+    expect(screen.getByTestId('nodepool-confirm')).toBeEnabled();
+    await previewTo(user, '1');
+    expect(screen.queryByTestId('nodepool-drain')).toBeNull();
+    const warnings = screen.getAllByTestId('nodepool-warning').map((w) => w.textContent);
+    expect(warnings.some((w) => w?.includes('short of CPU (3.50 cores needed, 0.70 free)'))).toBe(true);
+    expect(screen.getByText(/will have nowhere to run/)).toBeInTheDocument();
+    expect(screen.getByTestId('nodepool-confirm')).toBeDisabled();
+    await user.type(screen.getByTestId('nodepool-typed'), 'general');
+    expect(screen.getByTestId('nodepool-confirm')).toBeEnabled();
   });
 
   it('refuses a bad count, a no-op, and confirming in read-only mode', async () => {
