@@ -76,7 +76,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::hpa::hpa_preview,
             commands::hpa::hpa_apply,
             commands::cost::cost_view,
-            commands::cost::cost_export
+            commands::cost::cost_export,
+            commands::cost::fleet_cost,
+            commands::cost::cost_months
         ])
 }
 

@@ -48,4 +48,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "hpa_apply",
     "cost_view",
     "cost_export",
+    "fleet_cost",
+    "cost_months",
 ];
