@@ -65,7 +65,10 @@ export function fleetCurrencyInWords(c: FleetCurrencyCost): string {
   const f = c.forecast;
   if (f) {
     s += `, forecast ${money(f.total, c.currency)}`;
-    if (f.low !== null && f.high !== null) s += ` (${money(f.low, c.currency)}–${money(f.high, c.currency)})`;
+    // A spent-out month has no spread left: no interval then.
+    if (f.low !== null && f.high !== null && f.high - f.low >= 0.005) {
+      s += ` (${money(f.low, c.currency)}–${money(f.high, c.currency)})`;
+    }
     s += ' by month end';
   }
   return s;
