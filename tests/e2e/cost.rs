@@ -106,5 +106,60 @@ async fn the_cost_screen_shows_the_sandbox_fleets_cost() {
         rects.len()
     );
     session.screenshot("cost-screen").await;
+
+    // The month picker: the previous month comes from the cache (the
+    // refresh keeps five weeks of history, so it is always there).
+    let heading = |s: String| s.lines().next().unwrap_or_default().to_owned();
+    let this_month = heading(
+        session
+            .wait_for(Locator::Css("[data-testid=screen-cost] h2"))
+            .await
+            .text()
+            .await
+            .unwrap_or_default(),
+    );
+    session.click("cost-month-prev").await;
+    let start = Instant::now();
+    let mut shown = this_month.clone();
+    while start.elapsed() < Duration::from_secs(30) && shown == this_month {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        shown = heading(
+            session
+                .wait_for(Locator::Css("[data-testid=screen-cost] h2"))
+                .await
+                .text()
+                .await
+                .unwrap_or_default(),
+        );
+    }
+    assert_ne!(shown, this_month, "the picker switched the month");
+    assert!(shown.starts_with("Cost, "), "{shown}");
+    session
+        .wait_for(Locator::Css("[data-testid=cost-cloud-row]"))
+        .await;
+
+    // The Fleet screen: a cost column per cluster (actual or estimate in
+    // words) and the fleet's month to date with its forecast and age.
+    session.click("nav-fleet").await;
+    let header = session
+        .wait_for(Locator::Css("[data-testid=fleet-cost]"))
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(header.contains("month to date"), "{header}");
+    assert!(header.contains("cost data"), "{header}");
+    let sources = session
+        .wait_for_count(Locator::Css("[data-testid=cluster-cost-source]"), 4)
+        .await;
+    let mut kinds = BTreeSet::new();
+    for s in &sources {
+        kinds.insert(s.text().await.unwrap_or_default());
+    }
+    assert!(
+        kinds.iter().all(|k| k == "actual" || k == "estimate"),
+        "{kinds:?}"
+    );
+    session.screenshot("fleet-cost").await;
     session.close().await;
 }

@@ -80,7 +80,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::nodepool::nodepool_list,
             commands::nodepool::nodepool_preview,
             commands::nodepool::nodepool_apply,
-            commands::failover::failover_traffic_confirm
+            commands::failover::failover_traffic_confirm,
+            commands::cost::fleet_cost,
+            commands::cost::cost_months
         ])
 }
 

@@ -58,6 +58,10 @@ pub struct Account {
     /// The keyring holds a secret for this account. Never the secret itself.
     #[serde(default)]
     pub keyring: bool,
+    /// GCP: the Cloud Billing export table in BigQuery (opt-in); GKE cost
+    /// is read from it instead of estimated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_export: Option<crate::providers::gcp::BillingExport>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +152,7 @@ impl Account {
             endpoint: None,
             kubeconfig: None,
             keyring: false,
+            billing_export: None,
         }
     }
 
@@ -195,6 +200,17 @@ impl Account {
             if k.trim().is_empty() || k.contains('\0') {
                 return Err(invalid("kubeconfig", "must be a file path"));
             }
+        }
+        if let Some(export) = &self.billing_export {
+            if self.provider != ProviderKind::Gcp {
+                return Err(invalid(
+                    "billing_export",
+                    "only a GCP account reads a BigQuery billing export",
+                ));
+            }
+            export
+                .validate()
+                .map_err(|e| invalid("billing_export", e.to_string()))?;
         }
         match self.provider {
             ProviderKind::Gcp if self.projects.is_empty() => Err(invalid(
@@ -483,16 +499,23 @@ async fn build_one(
                 crate::providers::gcp::ENDPOINT_VAR,
                 account.endpoint.clone(),
             );
+            // The account's own export, or none: never the environment's.
+            own.insert(crate::providers::gcp::BILLING_EXPORT_VAR, None);
             let lookup = |k: &str| match own.get(k) {
                 Some(v) => v.clone(),
                 None => env(k),
             };
-            Ok(Arc::new(GcpProvider::from_vars(
+            let provider = GcpProvider::from_vars(
                 account.name.clone(),
                 lookup,
                 shared.policy.clone(),
                 shared.breakers.clone(),
-            )?))
+            )?;
+            let provider = match &account.billing_export {
+                Some(export) => provider.with_billing_export(export.clone())?,
+                None => provider,
+            };
+            Ok(Arc::new(provider))
         }
         ProviderKind::Aws => {
             // A stored secret is `ACCESS_KEY_ID:SECRET_ACCESS_KEY`; without
@@ -565,6 +588,30 @@ mod tests {
             endpoint: Some("http://127.0.0.1:9/".into()),
             ..Account::new(name, ProviderKind::DigitalOcean)
         }
+    }
+
+    #[test]
+    fn a_billing_export_is_for_gcp_accounts_and_is_validated() {
+        let mut gcp = Account::new("g", ProviderKind::Gcp);
+        gcp.projects = vec!["my-proj".into()];
+        gcp.billing_export = Some(crate::providers::gcp::BillingExport::parse("p.d.t").unwrap());
+        assert!(gcp.validate().is_ok());
+        let text = toml::to_string(&AccountsFile {
+            accounts: vec![gcp.clone()],
+        })
+        .unwrap();
+        assert!(text.contains("[account.billing_export]"), "{text}");
+        let back: AccountsFile = toml::from_str(&text).unwrap();
+        assert_eq!(back.accounts[0], gcp);
+        if let Some(e) = gcp.billing_export.as_mut() {
+            e.table = "t`; --".into();
+        }
+        assert!(
+            matches!(gcp.validate(), Err(AccountsError::Invalid { field, .. }) if field == "billing_export")
+        );
+        let mut aws = do_account("d");
+        aws.billing_export = Some(crate::providers::gcp::BillingExport::parse("p.d.t").unwrap());
+        assert!(aws.validate().is_err());
     }
 
     #[test]

@@ -2,6 +2,9 @@
 import type { CostBar } from './bindings/CostBar';
 import type { CostChartLayout } from './bindings/CostChartLayout';
 import type { CostTotal } from './bindings/CostTotal';
+import type { FleetClusterCost } from './bindings/FleetClusterCost';
+import type { FleetCostView } from './bindings/FleetCostView';
+import type { FleetCurrencyCost } from './bindings/FleetCurrencyCost';
 
 export function money(amount: number, currency: string): string {
   const sign = amount < 0 ? '−' : '';
@@ -43,4 +46,30 @@ export function barInWords(layout: CostChartLayout, bar: CostBar): string {
     .filter((p) => p.v !== 0)
     .map((p) => `${p.l.label}${p.l.estimate ? ' (estimate)' : ''} ${money(p.v, cur)}`);
   return `${bar.day}: ${money(bar.total, cur)}${parts.length ? ` — ${parts.join(', ')}` : ''}`;
+}
+
+/** A Fleet-cost answer, checked: the tests' generic mocks answer every command with one value. */
+export function isFleetCost(v: unknown): v is FleetCostView {
+  const o = v as FleetCostView | null;
+  return !!o && typeof o === 'object' && Array.isArray(o.clusters) && Array.isArray(o.currencies);
+}
+
+/** A cluster's month to date in words, per currency: "1,234.00 USD (actual)". */
+export function clusterCostInWords(rows: FleetClusterCost[]): string {
+  return rows.map((r) => `${money(r.amount, r.currency)} (${r.source})`).join(' · ');
+}
+
+/** The fleet's month to date and month-end forecast in one currency, in words. */
+export function fleetCurrencyInWords(c: FleetCurrencyCost): string {
+  let s = `${money(c.month_to_date, c.currency)} month to date (${c.source_words})`;
+  const f = c.forecast;
+  if (f) {
+    s += `, forecast ${money(f.total, c.currency)}`;
+    // A spent-out month has no spread left: no interval then.
+    if (f.low !== null && f.high !== null && f.high - f.low >= 0.005) {
+      s += ` (${money(f.low, c.currency)}–${money(f.high, c.currency)})`;
+    }
+    s += ' by month end';
+  }
+  return s;
 }

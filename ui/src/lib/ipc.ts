@@ -25,6 +25,7 @@ import type { ChartRef } from './bindings/ChartRef';
 import type { ClusterDetail } from './bindings/ClusterDetail';
 import type { CostView } from './bindings/CostView';
 import type { CostViewRequest } from './bindings/CostViewRequest';
+import type { FleetCostView } from './bindings/FleetCostView';
 import type { CommandError } from './bindings/CommandError';
 import type { DiscoveryFinished } from './bindings/DiscoveryFinished';
 import type { DiscoveryProgress } from './bindings/DiscoveryProgress';
@@ -219,6 +220,16 @@ export function auditExport(filter: AuditFilter, format: AuditExportFormat): Pro
 /** The Cost screen's data, from the cache (works offline). */
 export function costView(request: CostViewRequest): Promise<CostView> {
   return call<CostView>('cost_view', { request });
+}
+
+/** The Fleet screen's cost: month to date per cluster and per currency with the forecast, from the cache. */
+export function fleetCost(): Promise<FleetCostView> {
+  return call<FleetCostView>('fleet_cost');
+}
+
+/** The months the Cost screen's picker offers: the current one, then earlier ones with cost in the cache. */
+export function costMonths(): Promise<string[]> {
+  return call<string[]>('cost_months');
 }
 
 /** Writes the month's daily cost rows as CSV into Downloads (never over a file). */

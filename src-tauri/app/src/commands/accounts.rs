@@ -5,6 +5,7 @@
 use cloudops_cloud::{
     accounts::{self, Account, AccountsError, AccountsFile},
     ambient::Shared,
+    providers::gcp::BillingExport,
     resilience::CallPolicy,
     sources,
 };
@@ -42,6 +43,9 @@ pub struct AccountView {
     pub subscriptions: Vec<String>,
     pub endpoint: Option<String>,
     pub kubeconfig: Option<String>,
+    /// GCP: the billing export table, `PROJECT.DATASET.TABLE` (opt-in
+    /// GKE actuals).
+    pub billing_export: Option<String>,
     /// The keyring holds a secret for it (never shown).
     pub has_secret: bool,
 }
@@ -57,6 +61,7 @@ impl From<Account> for AccountView {
             subscriptions: a.subscriptions,
             endpoint: a.endpoint,
             kubeconfig: a.kubeconfig,
+            billing_export: a.billing_export.map(|b| b.path()),
             has_secret: a.keyring,
         }
     }
@@ -81,6 +86,10 @@ pub struct AccountInput {
     pub endpoint: Option<String>,
     #[serde(default)]
     pub kubeconfig: Option<String>,
+    /// GCP: the billing export table, `PROJECT.DATASET.TABLE`; empty for
+    /// none.
+    #[serde(default)]
+    pub billing_export: Option<String>,
     /// Goes to the keyring; `None` or empty keeps the stored one on edit.
     #[serde(default)]
     pub secret: Option<String>,
@@ -138,6 +147,14 @@ pub async fn account_save(
             hint: "Paste only the token or key itself.".into(),
         });
     }
+    let billing_export = match blank_to_none(input.billing_export) {
+        Some(table) => Some(BillingExport::parse(&table).map_err(|e| CommandError {
+            kind: "invalid_input".into(),
+            message: format!("billing export: {e}"),
+            hint: "Give the export table as PROJECT.DATASET.TABLE.".into(),
+        })?),
+        None => None,
+    };
     let account = Account {
         name: input.name.trim().to_owned(),
         provider: input.provider,
@@ -148,6 +165,7 @@ pub async fn account_save(
         endpoint: blank_to_none(input.endpoint),
         kubeconfig: blank_to_none(input.kubeconfig),
         keyring: false,
+        billing_export,
     };
     // Field errors come back before any keyring prompt.
     account.validate()?;

@@ -2,7 +2,7 @@
 //! the CSV export of the month's daily rows into Downloads.
 
 use cloudops_core::store::now_ms;
-use cloudops_core::views::{self, CostView, CostViewRequest, ExportResult};
+use cloudops_core::views::{self, CostView, CostViewRequest, ExportResult, FleetCostView};
 use tauri::State;
 
 use super::cluster::{check_text, export_dir, write_new};
@@ -32,6 +32,32 @@ pub async fn cost_view(
     let now = now_ms() / 1000;
     state
         .with_store(move |store| views::cost_view(store, now, &request))
+        .await
+}
+
+/// The Fleet screen's cost column and header: month to date per cluster
+/// and the fleet's per currency with its forecast, from the cache only.
+#[tauri::command]
+pub async fn fleet_cost(state: State<'_, AppState>) -> Result<FleetCostView, CommandError> {
+    let now = now_ms() / 1000;
+    state
+        .with_store(move |store| views::fleet_cost_view(store, now))
+        .await
+}
+
+/// The months the Cost screen's picker offers: the current one, then every
+/// earlier month with cost in the cache, newest first.
+#[tauri::command]
+pub async fn cost_months(state: State<'_, AppState>) -> Result<Vec<String>, CommandError> {
+    let now = now_ms() / 1000;
+    let current =
+        cloudops_core::analysis::cost_series::iso_date(now.div_euclid(86_400))[..7].to_owned();
+    state
+        .with_store(move |store| {
+            let mut months = vec![current.clone()];
+            months.extend(store.cost_months()?.into_iter().filter(|m| *m < current));
+            Ok::<_, cloudops_core::StoreError>(months)
+        })
         .await
 }
 

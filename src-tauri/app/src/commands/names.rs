@@ -52,4 +52,6 @@ pub const COMMAND_NAMES: &[&str] = &[
     "nodepool_preview",
     "nodepool_apply",
     "failover_traffic_confirm",
+    "fleet_cost",
+    "cost_months",
 ];

@@ -100,6 +100,27 @@ fn the_cost_view_is_read_from_the_cache_over_ipc() {
 }
 
 #[test]
+fn the_fleet_cost_is_read_from_the_cache_over_ipc() {
+    let dir = seeded_dir();
+    let (month, cluster, days) = seed_costs(dir.path());
+    let app = app(dir.path());
+    let main = main_window(&app);
+    let v = invoke_json(&main, "fleet_cost", json!({})).expect("fleet_cost refused");
+    assert_eq!(v["month"], month.as_str());
+    let c = &v["clusters"][0];
+    assert_eq!(c["cluster_id"], cluster.as_str());
+    assert_eq!(c["source"], "actual");
+    assert!((c["amount"].as_f64().unwrap() - 25.0 * days as f64).abs() < 1e-6);
+    let usd = &v["currencies"][0];
+    assert_eq!(usd["currency"], "USD");
+    assert_eq!(usd["source_words"], "actual");
+    assert!(v["data_age_secs"].as_i64().unwrap() >= 600);
+    // The month picker: this month first (it has cost here).
+    let months = invoke_json(&main, "cost_months", json!({})).expect("cost_months refused");
+    assert_eq!(months, json!([month]));
+}
+
+#[test]
 fn cost_arguments_are_validated() {
     let dir = seeded_dir();
     let app = app(dir.path());

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use cloudops_cloud::{
     accounts::{self, Account, AccountsFile},
     ambient::Shared,
+    providers::gcp::BillingExport,
     resilience::CallPolicy,
     secrets::Secrets,
     sources,
@@ -57,6 +58,12 @@ pub struct AddArgs {
     /// kubeconfig: the file to read.
     #[arg(long)]
     kubeconfig: Option<String>,
+    /// GCP: read GKE cost from this Cloud Billing export table in BigQuery,
+    /// PROJECT.DATASET.TABLE (needs roles/bigquery.dataViewer on the dataset
+    /// and bigquery.jobs.create on the project); without it GKE cost is an
+    /// estimate.
+    #[arg(long)]
+    billing_export: Option<String>,
     /// Read the secret (API token, ACCESS_KEY_ID:SECRET_ACCESS_KEY, OAuth
     /// token) from stdin and store it in the OS keyring.
     #[arg(long)]
@@ -140,6 +147,9 @@ fn describe(a: &Account) -> String {
     if let Some(k) = &a.kubeconfig {
         parts.push(format!("kubeconfig={k}"));
     }
+    if let Some(b) = &a.billing_export {
+        parts.push(format!("billing_export={}", b.path()));
+    }
     parts.push(if a.keyring {
         "secret: in keyring".into()
     } else {
@@ -149,6 +159,16 @@ fn describe(a: &Account) -> String {
 }
 
 fn add(ctx: &Context, path: &std::path::Path, args: AddArgs) -> Result<ExitCode, Failure> {
+    let billing_export = match args.billing_export.as_deref() {
+        Some(table) => Some(BillingExport::parse(table).map_err(|e| {
+            Failure::usage(
+                "invalid_input",
+                format!("--billing-export: {e}"),
+                "give the export table as PROJECT.DATASET.TABLE, e.g. my-proj.billing.gcp_billing_export_v1_0123AB_4567CD_89EF01",
+            )
+        })?),
+        None => None,
+    };
     let account = Account {
         name: args.name,
         provider: args.provider,
@@ -159,6 +179,7 @@ fn add(ctx: &Context, path: &std::path::Path, args: AddArgs) -> Result<ExitCode,
         endpoint: args.endpoint,
         kubeconfig: args.kubeconfig,
         keyring: false,
+        billing_export,
     };
     // Validate before asking for a secret or touching the keyring.
     account.validate()?;

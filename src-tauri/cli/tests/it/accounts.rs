@@ -173,3 +173,61 @@ fn bad_accounts_input_is_a_usage_error_with_a_hint() {
         .unwrap()
         .contains("accounts.toml"));
 }
+
+#[test]
+fn a_gcp_account_takes_a_billing_export_table_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let out = cloudops(
+        data,
+        &[
+            "accounts",
+            "add",
+            "gcp",
+            "--name",
+            "gcp-prod",
+            "--project",
+            "shop-prod",
+            "--billing-export",
+            "billing-proj.billing.gcp_billing_export_v1_0123AB_4567CD_89EF01",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cloudops(data, &["accounts", "list", "--json"]);
+    let export = &json(&out)["accounts"][0]["billing_export"];
+    assert_eq!(export["project"], "billing-proj");
+    assert_eq!(export["dataset"], "billing");
+    assert_eq!(
+        export["table"],
+        "gcp_billing_export_v1_0123AB_4567CD_89EF01"
+    );
+
+    // A table path that would change the query is refused before anything
+    // is written.
+    let out = cloudops(
+        data,
+        &[
+            "accounts",
+            "add",
+            "gcp",
+            "--name",
+            "gcp-bad",
+            "--project",
+            "shop-prod",
+            "--billing-export",
+            "p.d.t` WHERE 1=1 --",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("billing-export"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cloudops(data, &["accounts", "list", "--json"]);
+    assert_eq!(json(&out)["accounts"].as_array().unwrap().len(), 1);
+}

@@ -9,10 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use cloudops_core::{
-    cost::{CostFetch, CostSource},
-    model::Provider as ProviderKind,
-    store::CostWrite,
-    Store, StoreError,
+    cost::CostFetch, model::Provider as ProviderKind, store::CostWrite, Store, StoreError,
 };
 use futures_util::future;
 use jiff::{civil::Date, Timestamp, ToSpan as _};
@@ -76,15 +73,6 @@ pub struct AccountCost {
     pub outcome: CostOutcome,
 }
 
-/// The source whose closed days decide what is fetched: the provider's
-/// billing data where we read it, else our estimate.
-fn primary_source(kind: ProviderKind) -> CostSource {
-    match kind {
-        ProviderKind::Aws | ProviderKind::Azure => CostSource::Actual,
-        _ => CostSource::Estimate,
-    }
-}
-
 fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
@@ -119,7 +107,7 @@ fn plan(
     let closed = store.closed_cost_days(
         kind,
         p.account(),
-        primary_source(kind),
+        p.primary_cost_source(),
         &start.to_string(),
         &end.to_string(),
     )?;

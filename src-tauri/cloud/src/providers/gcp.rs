@@ -15,6 +15,8 @@
 //! repeated and the breaker sees every attempt.
 
 mod auth;
+pub mod bigquery;
+pub mod billing_export;
 mod names;
 mod sdk_error;
 
@@ -31,6 +33,8 @@ use cloudops_core::model::{NodePoolSummary, Provider as ProviderKind};
 use google_cloud_auth::credentials::Credentials;
 use google_cloud_container_v1::{client::ClusterManager, model};
 use google_cloud_gax::retry_policy::NeverRetry;
+
+pub use billing_export::BillingExport;
 
 pub use auth::{GcpCredentials, GcpTokenSource, CACHED_TOKEN_LIFETIME, REFRESH_MARGIN, SCOPES};
 
@@ -55,6 +59,9 @@ pub const ENDPOINT_VAR: &str = "CLOUDOPS_GKE_ENDPOINT";
 pub const TOKEN_VAR: &str = "CLOUDOPS_GCP_ACCESS_TOKEN";
 /// Comma-separated project ids for the ambient account (BRIEF §7).
 pub const PROJECTS_VAR: &str = "CLOUDOPS_GCP_PROJECTS";
+/// The ambient account's billing export table, `PROJECT.DATASET.TABLE`
+/// (opt-in: GKE cost is an estimate without it).
+pub const BILLING_EXPORT_VAR: &str = "CLOUDOPS_GCP_BILLING_EXPORT";
 
 /// One Google account, over one or more projects.
 pub struct GcpProvider {
@@ -72,6 +79,8 @@ pub struct GcpProvider {
     missing_zones: Mutex<BTreeMap<String, Vec<String>>>,
     policy: CallPolicy,
     breakers: Arc<Breakers>,
+    /// The opt-in BigQuery billing export and its client.
+    billing: Option<(BillingExport, bigquery::BigQueryClient)>,
 }
 
 impl fmt::Debug for GcpProvider {
@@ -80,6 +89,7 @@ impl fmt::Debug for GcpProvider {
             .field("account", &self.account)
             .field("projects", &self.projects)
             .field("endpoint", &self.endpoint_label)
+            .field("billing_export", &self.billing.as_ref().map(|b| b.0.path()))
             .finish_non_exhaustive()
     }
 }
@@ -125,7 +135,30 @@ impl GcpProvider {
             missing_zones: Mutex::default(),
             policy,
             breakers,
+            billing: None,
         })
+    }
+
+    /// Reads GKE's daily cost from `export` (actuals) instead of the
+    /// estimate. Its `endpoint`, when set, overrides BigQuery's.
+    pub fn with_billing_export(mut self, export: BillingExport) -> Result<Self, ProviderError> {
+        export.validate()?;
+        let client = bigquery::BigQueryClient::new(
+            export.endpoint.as_deref(),
+            Arc::new(RefreshingToken::new(
+                GcpTokenSource::new(&self.credentials),
+                REFRESH_MARGIN,
+            )),
+            rest::http_client()?,
+            self.policy.clone(),
+            self.breakers.clone(),
+        )?;
+        self.billing = Some((export, client));
+        Ok(self)
+    }
+
+    pub fn billing_export(&self) -> Option<&BillingExport> {
+        self.billing.as_ref().map(|b| &b.0)
     }
 
     /// The ambient account (BRIEF §7): projects from `CLOUDOPS_GCP_PROJECTS`,
@@ -162,14 +195,22 @@ impl GcpProvider {
             None => GcpCredentials::ApplicationDefault,
         };
         let endpoint = set(ENDPOINT_VAR);
-        Self::new(
+        let provider = Self::new(
             account,
             projects,
             endpoint.as_deref(),
             credentials,
             policy,
             breakers,
-        )
+        )?;
+        match set(BILLING_EXPORT_VAR) {
+            Some(path) => {
+                let mut export = BillingExport::parse(&path)?;
+                export.endpoint = set(bigquery::ENDPOINT_VAR);
+                provider.with_billing_export(export)
+            }
+            None => Ok(provider),
+        }
     }
 
     pub fn projects(&self) -> &[String] {
@@ -519,13 +560,44 @@ impl Provider for GcpProvider {
         })
     }
 
-    /// GKE has no cost-query API: node hours × the bundled, dated price
-    /// table (the opt-in BigQuery billing export is not read yet).
+    fn primary_cost_source(&self) -> cloudops_core::cost::CostSource {
+        if self.billing.is_some() {
+            cloudops_core::cost::CostSource::Actual
+        } else {
+            cloudops_core::cost::CostSource::Estimate
+        }
+    }
+
+    /// GKE has no cost-query API: by default node hours × the bundled,
+    /// dated price table; with a billing export configured, its actuals,
+    /// and the estimate again (with a note naming the table and the roles)
+    /// when the export is refused or missing.
     async fn daily_costs(
         &self,
         req: &crate::cost::CostRequest,
     ) -> Result<crate::cost::CostReport, ProviderError> {
-        Ok(crate::cost::estimate_report(req, &crate::cost::prices::GCP))
+        let Some((export, client)) = &self.billing else {
+            return Ok(crate::cost::estimate_report(req, &crate::cost::prices::GCP));
+        };
+        let what = format!("the {} {}", billing_export::SOURCE_NAME, export.path());
+        let queried = client
+            .query(
+                &export.project,
+                &export.sql(),
+                &export.params(req, &self.projects),
+                &what,
+            )
+            .await;
+        match queried {
+            Ok(result) => billing_export::report_from_rows(export, req, result),
+            Err(e @ (ProviderError::Unauthorized { .. } | ProviderError::NotFound { .. })) => {
+                let mut report = crate::cost::estimate_report(req, &crate::cost::prices::GCP);
+                report.notes.insert(0, export.fallback_note(&e));
+                report.api_calls += 1;
+                Ok(report)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -297,6 +297,16 @@ pub trait Provider: Send + Sync {
     /// The account's daily cost over the request's days, every figure
     /// labelled actual or estimate (see `crate::cost`). The default is for
     /// a source with no billing API: it says so.
+    /// The source whose closed days decide what a cost refresh fetches:
+    /// the provider's billing data where it is read (AWS, Azure, GKE with a
+    /// billing export), else the estimate.
+    fn primary_cost_source(&self) -> cloudops_core::cost::CostSource {
+        match self.kind() {
+            ProviderKind::Aws | ProviderKind::Azure => cloudops_core::cost::CostSource::Actual,
+            _ => cloudops_core::cost::CostSource::Estimate,
+        }
+    }
+
     async fn daily_costs(&self, _req: &CostRequest) -> Result<CostReport, ProviderError> {
         Err(ProviderError::Unsupported {
             provider: self.kind(),

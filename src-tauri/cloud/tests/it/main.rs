@@ -16,6 +16,7 @@ mod azure_cli_credential;
 mod bad_rollout_scenario;
 mod collect;
 mod cost_aws;
+mod cost_bigquery;
 mod cost_fixtures;
 mod cost_refresh;
 mod cost_sandbox;

@@ -531,4 +531,29 @@ impl Store {
             .map(Option::flatten)
             .map_err(|e| self.err(e))
     }
+
+    /// The months (`YYYY-MM`) that have any cost in the cache, newest
+    /// first: what the Cost screen's month picker offers. Reads the day
+    /// index's leading column, so it does not scan the amounts.
+    pub fn cost_months(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT substr(day, 1, 7) AS m FROM cost_daily
+                 UNION SELECT DISTINCT month FROM cost_monthly
+                 ORDER BY m DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for m in rows {
+            let m = m.map_err(|e| self.err(e))?;
+            if is_month(&m) {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
 }

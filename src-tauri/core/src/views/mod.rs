@@ -313,6 +313,7 @@ mod cost_export;
 mod cost_forecasts;
 mod cost_suggestions;
 mod export;
+mod fleet_cost;
 pub mod health;
 mod range;
 mod workloads;
@@ -324,6 +325,7 @@ pub use cost::{cost_view, CostView, CostViewRequest};
 pub use cost_export::cost_csv;
 pub use cost_forecasts::cost_forecasts;
 pub use export::export_chart;
+pub use fleet_cost::{fleet_cost_view, FleetClusterCost, FleetCostView, FleetCurrencyCost};
 pub use health::{
     attach_open_issues, cluster_signals, fleet_health, fleet_health_for, fleet_health_view,
     HEALTH_HISTORY_BUCKET_SECS,

@@ -6,6 +6,11 @@ import type { Provider } from "./Provider";
  */
 export type AccountInput = { name: string, provider: Provider, profile: string | null, regions: Array<string>, projects: Array<string>, subscriptions: Array<string>, endpoint: string | null, kubeconfig: string | null, 
 /**
+ * GCP: the billing export table, `PROJECT.DATASET.TABLE`; empty for
+ * none.
+ */
+billing_export: string | null, 
+/**
  * Goes to the keyring; `None` or empty keeps the stored one on edit.
  */
 secret: string | null, 

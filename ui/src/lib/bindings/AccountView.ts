@@ -6,6 +6,11 @@ import type { Provider } from "./Provider";
  */
 export type AccountView = { name: string, provider: Provider, profile: string | null, regions: Array<string>, projects: Array<string>, subscriptions: Array<string>, endpoint: string | null, kubeconfig: string | null, 
 /**
+ * GCP: the billing export table, `PROJECT.DATASET.TABLE` (opt-in
+ * GKE actuals).
+ */
+billing_export: string | null, 
+/**
  * The keyring holds a secret for it (never shown).
  */
 has_secret: boolean, };

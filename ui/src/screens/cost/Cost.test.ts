@@ -32,7 +32,7 @@ function view(req: CostViewRequest): CostView {
     ],
   };
   return {
-    month: '2025-06',
+    month: req.month ?? '2025-06',
     currencies: ['USD'],
     clouds: [
       { provider: 'aws', cluster_id: null, label: 'AWS', currency: 'USD', actual: 202, estimate: null, shown: 202, shown_source: 'actual', mixed: false },
@@ -143,6 +143,40 @@ describe('the Cost screen', () => {
     // Contrast needs real layout (contrast.test.ts); landmarks come from the App shell this test does not render.
     const result = await axe.run(document.body, { rules: { 'color-contrast': { enabled: false }, region: { enabled: false } } });
     expect(result.violations.map((v) => v.id)).toEqual([]);
+  });
+
+  it('switches months with the picker and the [ ] keys, asking the cache for that month', async () => {
+    const user = userEvent.setup();
+    const asked: (string | null)[] = [];
+    core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
+      if (cmd === 'cost_months') return ['2025-06', '2025-05', '2025-04'];
+      if (cmd === 'cost_view') {
+        const req = args.request as CostViewRequest;
+        asked.push(req.month);
+        return view(req);
+      }
+      throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
+    });
+    render(Cost);
+    const picker = (await screen.findByTestId('cost-month')) as HTMLSelectElement;
+    await vi.waitFor(() => expect(within(picker).getAllByRole('option')).toHaveLength(3));
+    expect(picker.value).toBe('2025-06');
+    expect(screen.getByTestId('cost-month-next')).toBeDisabled();
+
+    await user.selectOptions(picker, '2025-04');
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-04'));
+    expect(asked).toContain('2025-04');
+    expect(screen.getByTestId('cost-month-prev')).toBeDisabled();
+
+    // A focused select keeps its own keys: the shortcuts work from the page.
+    picker.blur();
+    await user.keyboard(']');
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-05'));
+    await user.keyboard('[[');
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-04'));
+    await user.click(screen.getByTestId('cost-month-next'));
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-05'));
+    expect(asked.at(-1)).toBe('2025-05');
   });
 
   it('shows the error with a retry', async () => {

@@ -20,6 +20,7 @@ const DO_ACCOUNT: AccountView = {
   subscriptions: [],
   endpoint: null,
   kubeconfig: null,
+  billing_export: null,
   has_secret: true,
 };
 
@@ -38,6 +39,17 @@ beforeEach(() => {
 });
 
 describe('account form rules', () => {
+  it('takes a GCP billing export table and checks its shape', () => {
+    const gcp = { ...emptyDraft('gcp'), name: 'g', projects: 'my-proj' };
+    expect(draftProblems({ ...gcp, billingExport: 'p.billing.gcp_billing_export_v1_01' }, false)).toEqual([]);
+    expect(draftProblems({ ...gcp, billingExport: 'billing.t' }, false)).toEqual([
+      expect.stringContaining('Billing export'),
+    ]);
+    expect(toInput({ ...gcp, billingExport: ' p.d.t ' }, false).billing_export).toBe('p.d.t');
+    // Only a GCP account sends one.
+    expect(toInput({ ...emptyDraft('do'), name: 'd', billingExport: 'p.d.t' }, false).billing_export).toBeNull();
+  });
+
   it('asks a new DOKS account for its token, and an edit may keep it', () => {
     const d = { ...emptyDraft('do'), name: 'do-prod' };
     expect(draftProblems(d, false)).toEqual(['API token: required']);
@@ -71,6 +83,7 @@ describe('account form rules', () => {
       subscriptions: [],
       endpoint: null,
       kubeconfig: null,
+      billing_export: null,
       secret: 'tok',
       replace: false,
     });

@@ -17,6 +17,8 @@ export interface ProviderForm {
   projects: boolean;
   subscriptions: boolean;
   kubeconfig: boolean;
+  /** GCP: the opt-in BigQuery billing export table (GKE actuals instead of the estimate). */
+  billingExport: boolean;
   secret: SecretField | null;
 }
 
@@ -27,6 +29,7 @@ export const PROVIDER_FORMS: Record<Provider, ProviderForm> = {
     projects: false,
     subscriptions: false,
     kubeconfig: false,
+    billingExport: false,
     secret: {
       label: 'API token',
       required: true,
@@ -39,6 +42,7 @@ export const PROVIDER_FORMS: Record<Provider, ProviderForm> = {
     projects: false,
     subscriptions: false,
     kubeconfig: false,
+    billingExport: false,
     secret: {
       label: 'Access keys (optional)',
       required: false,
@@ -51,6 +55,7 @@ export const PROVIDER_FORMS: Record<Provider, ProviderForm> = {
     projects: true,
     subscriptions: false,
     kubeconfig: false,
+    billingExport: true,
     secret: {
       label: 'Access token (optional)',
       required: false,
@@ -63,6 +68,7 @@ export const PROVIDER_FORMS: Record<Provider, ProviderForm> = {
     projects: false,
     subscriptions: true,
     kubeconfig: false,
+    billingExport: false,
     secret: {
       label: 'ARM access token',
       required: true,
@@ -75,6 +81,7 @@ export const PROVIDER_FORMS: Record<Provider, ProviderForm> = {
     projects: false,
     subscriptions: false,
     kubeconfig: true,
+    billingExport: false,
     secret: null,
   },
 };
@@ -90,6 +97,7 @@ export interface AccountDraft {
   subscriptions: string;
   endpoint: string;
   kubeconfig: string;
+  billingExport: string;
   secret: string;
 }
 
@@ -103,6 +111,7 @@ export function emptyDraft(provider: Provider = 'do'): AccountDraft {
     subscriptions: '',
     endpoint: '',
     kubeconfig: '',
+    billingExport: '',
     secret: '',
   };
 }
@@ -118,6 +127,7 @@ export function draftFrom(a: AccountView): AccountDraft {
     subscriptions: a.subscriptions.join(', '),
     endpoint: a.endpoint ?? '',
     kubeconfig: a.kubeconfig ?? '',
+    billingExport: a.billing_export ?? '',
     secret: '',
   };
 }
@@ -147,6 +157,10 @@ export function draftProblems(d: AccountDraft, editing: boolean): string[] {
   if (form.secret?.required && !editing && d.secret.trim() === '') {
     problems.push(`${form.secret.label}: required`);
   }
+  const table = d.billingExport.trim();
+  if (form.billingExport && table !== '' && !/^[a-z0-9.:-]+[.:][A-Za-z0-9_]+\.[A-Za-z0-9_-]+$/.test(table)) {
+    problems.push('Billing export: PROJECT.DATASET.TABLE, e.g. my-proj.billing.gcp_billing_export_v1_…');
+  }
   const endpoint = d.endpoint.trim();
   if (endpoint !== '' && !/^https:\/\/\S+$/.test(endpoint) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/\S*)?$/.test(endpoint)) {
     problems.push('Endpoint: https://…, or http:// to 127.0.0.1 only');
@@ -166,6 +180,7 @@ export function toInput(d: AccountDraft, replace: boolean): AccountInput {
     subscriptions: form.subscriptions ? list(d.subscriptions) : [],
     endpoint: optional(d.endpoint),
     kubeconfig: form.kubeconfig ? optional(d.kubeconfig) : null,
+    billing_export: form.billingExport ? optional(d.billingExport) : null,
     secret: form.secret ? optional(d.secret) : null,
     replace,
   };
@@ -180,5 +195,6 @@ export function accountScope(a: AccountView): string {
   if (a.subscriptions.length) parts.push(a.subscriptions.join(', '));
   if (a.kubeconfig) parts.push(a.kubeconfig);
   if (a.endpoint) parts.push(`via ${a.endpoint}`);
+  if (a.billing_export) parts.push(`cost from ${a.billing_export}`);
   return parts.join(' · ') || 'defaults';
 }
