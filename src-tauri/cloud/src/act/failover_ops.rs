@@ -75,6 +75,8 @@ pub async fn read_facts(
         pod: capacity::pod_shape(&d),
         nodes: capacity::read_capacity(client, &w.cluster_id).await?,
         node_hourly_price,
+        unreachable: None,
+        denied: Vec::new(),
     })
 }
 
