@@ -244,3 +244,122 @@ async fn a_target_without_room_is_refused_and_nothing_is_recorded() {
     assert!(store.audit_log().unwrap().is_empty());
     s.sandbox.shutdown().await.unwrap();
 }
+
+/// The executor's preflight asks again what the plan checked: a target
+/// that lost write access, or stopped answering, since the plan refuses
+/// the run before any write (and fast: under the read deadline, not the
+/// client's own timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preflight_refuses_a_target_that_lost_write_access_or_stopped_answering() {
+    use cloudops_sandbox::chaos::{Fault, Target};
+    let s = setup(World::generate(42)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).unwrap();
+    let before = (replicas(&s.source).await, replicas(&s.target).await);
+    let target_id = s.spec.plan.target.cluster_id.clone();
+    let region = s
+        .sandbox
+        .world()
+        .read()
+        .cluster(&target_id)
+        .unwrap()
+        .region
+        .clone();
+    let run = |id| {
+        let (src, dst) = (side(&s.source), side(&s.target));
+        let store = &store;
+        async move {
+            failover::run(
+                &src,
+                &dst,
+                store,
+                WriteGuard::default(),
+                id,
+                &mut |_| true,
+                &mut |_| {},
+            )
+            .await
+        }
+    };
+
+    // RBAC: the write itself is the apiserver's 403, and the preflight's
+    // access review refuses before it is tried.
+    let deny = s
+        .sandbox
+        .chaos()
+        .add(Fault::RbacDeny {
+            cluster_id: target_id.clone(),
+            namespace: Some("shop".into()),
+        })
+        .unwrap();
+    let api: Api<Deployment> = Api::namespaced(s.target.clone(), "shop");
+    match api
+        .patch_scale(
+            "checkout",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "replicas": 9 } })),
+        )
+        .await
+    {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 403);
+            assert_eq!(status.reason, "Forbidden");
+            assert!(
+                status
+                    .message
+                    .contains("cannot patch resource \"deployments/scale\""),
+                "{}",
+                status.message
+            );
+        }
+        other => panic!("expected a 403, got {other:?}"),
+    }
+    let id = failover::create(&store, WriteGuard::default(), &s.spec).unwrap();
+    let e = run(id).await.unwrap_err();
+    assert_eq!(e.kind(), "forbidden", "{e}");
+    assert!(e.to_string().contains(&target_id), "{e}");
+    assert!(e.to_string().contains("deployments/scale"), "{e}");
+    let r = store.failover_run(id).unwrap().unwrap();
+    assert_eq!(r.state, RunState::Failed);
+    assert_eq!(
+        r.step_row(FailoverStep::Preflight).unwrap().status,
+        StepStatus::Failed
+    );
+    assert!(r.step_row(FailoverStep::RaiseTarget).is_none());
+    assert!(s.sandbox.chaos().clear(deny));
+
+    // An outage: the target's API hangs; the preflight gives up at its
+    // deadline.
+    s.sandbox
+        .chaos()
+        .add(Fault::RegionOutage {
+            cloud: Target::Gcp,
+            region,
+        })
+        .unwrap();
+    let id = failover::create(&store, WriteGuard::default(), &s.spec).unwrap();
+    let started = std::time::Instant::now();
+    let e = run(id).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(e.kind(), "unreachable", "{e}");
+    assert!(e.to_string().contains("no answer within"), "{e}");
+    assert!(
+        took < Duration::from_secs(20),
+        "the preflight took {took:?}"
+    );
+    let r = store.failover_run(id).unwrap().unwrap();
+    assert!(r.step_row(FailoverStep::RaiseTarget).is_none());
+    s.sandbox.chaos().clear_all();
+
+    // Nothing was written: no scale or HPA row, the replicas as before.
+    assert!(store
+        .audit_log()
+        .unwrap()
+        .iter()
+        .all(|e| e.action.starts_with("failover_")));
+    assert_eq!(
+        (replicas(&s.source).await, replicas(&s.target).await),
+        before
+    );
+    s.sandbox.shutdown().await.unwrap();
+}
