@@ -116,7 +116,8 @@ pub async fn ask(
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     let answer = match api.create(&PostParams::default(), &check.review()).await {
         Ok(r) => r,
-        Err(kube::Error::Api(s)) if matches!(s.code, 403 | 404 | 405) => {
+        // 403 Forbidden, 404 Not Found, 405 Method Not Allowed.
+        Err(kube::Error::Api(s)) if (403..=405).contains(&s.code) => {
             tracing::warn!(
                 cluster = cluster_id,
                 code = s.code,
