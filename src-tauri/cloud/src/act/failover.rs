@@ -30,8 +30,7 @@ pub use super::failover_ops::{read_facts, WatchStats, Watcher};
 use super::{
     access_review::{denied_writes, failover_writes},
     audit,
-    failover_ops::{counts, set_hpa_bounds, set_replicas},
-    failover_plan::DEFAULT_READ_DEADLINE,
+    failover_ops::{counts, set_hpa_bounds, set_replicas, within},
     ActError, Actor, WriteGuard,
 };
 
@@ -381,22 +380,6 @@ fn unreachable_step() -> Result<(StepStatus, serde_json::Value), ActError> {
         id: 0,
         detail: "preflight ran twice".into(),
     })
-}
-
-/// `fut` under [`DEFAULT_READ_DEADLINE`]; no answer is `Unreachable`.
-async fn within<T>(
-    cluster: &str,
-    fut: impl std::future::Future<Output = Result<T, ActError>>,
-) -> Result<T, ActError> {
-    tokio::time::timeout(DEFAULT_READ_DEADLINE, fut)
-        .await
-        .unwrap_or_else(|_| {
-            Err(ActError::Unreachable {
-                cluster: cluster.to_owned(),
-                what: "the preflight".into(),
-                detail: format!("no answer within {} s", DEFAULT_READ_DEADLINE.as_secs()),
-            })
-        })
 }
 
 async fn preflight(ctx: &Ctx<'_>) -> Result<Baseline, ActError> {
