@@ -8,6 +8,7 @@
 //! | `latency {cloud, millis}` | every call to that provider (`all`: every provider; `k8s`: every Kubernetes API) waits `millis` first |
 //! | `error_rate {cloud, rate, status, retry_after_secs?, seed?}` | a fraction `rate` of that provider's calls fail with `status` (5xx or 429) in its error shape, with `Retry-After` when given |
 //! | `slow_node {cluster_id, node, factor?}` | the node's metrics.k8s.io CPU usage sits at `factor` (default [`DEFAULT_SLOW_NODE_FACTOR`]) of its allocatable CPU, with a `NodeSlow` event; it stays `Ready` |
+//! | `rbac_deny {cluster_id, namespace?}` | the cluster's RBAC denies writes (POST/PUT/PATCH/DELETE) to `apps` and `autoscaling` resources (in `namespace` only, when given) with the apiserver's 403 `Forbidden` Status; SelfSubjectAccessReviews for them answer `allowed: false` (kube/rbac.rs) |
 //! | `bad_rollout {cluster_id, namespace, deployment}` | the deployment's pod template changes (a rollout starts) and its pods created from then on crash-loop (`CrashLoopBackOff`, `restartCount` rising, `BackOff` events); `readyReplicas` drops as far as maxUnavailable lets it; its Prometheus series fail 30 % of requests and its median latency rises 8× (to at least 0.8 s) from the rollout's start (prometheus.rs) |
 //!
 //! Clearing a slow node brings its usage back down; clearing a bad rollout
@@ -166,6 +167,13 @@ pub enum Fault {
         namespace: String,
         deployment: String,
     },
+    /// The identity loses write access to workloads in one cluster (one
+    /// namespace when given), as when a RoleBinding is removed.
+    RbacDeny {
+        cluster_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -223,6 +231,19 @@ impl Fault {
                     }
                 }
             }
+            Fault::RbacDeny {
+                cluster_id,
+                namespace,
+            } => {
+                if cluster_id.trim().is_empty()
+                    || namespace.as_ref().is_some_and(|n| n.trim().is_empty())
+                {
+                    return bad(
+                        "an rbac deny needs a cluster_id (and a non-empty namespace, if any)"
+                            .into(),
+                    );
+                }
+            }
             Fault::BadRollout {
                 cluster_id,
                 namespace,
@@ -244,6 +265,7 @@ impl Fault {
     /// Checks that a kube fault's cluster, node or deployment exists.
     fn check_target(&self, world: Option<&World>) -> Result<(), ChaosError> {
         let (cluster_id, node, deployment) = match self {
+            Fault::RbacDeny { cluster_id, .. } => (cluster_id, None, None),
             Fault::SlowNode {
                 cluster_id, node, ..
             } => (cluster_id, Some(node.as_str()), None),
@@ -471,6 +493,17 @@ impl Chaos {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Does an `rbac_deny` fault deny writes in `namespace` of the cluster?
+    pub(crate) fn rbac_denied(&self, cluster_id: &str, namespace: Option<&str>) -> bool {
+        self.lock().active.values().any(|e| match &e.fault {
+            Fault::RbacDeny {
+                cluster_id: c,
+                namespace: n,
+            } => c == cluster_id && (n.is_none() || n.as_deref() == namespace),
+            _ => false,
+        })
     }
 
     fn latency(&self, to: Target) -> Duration {

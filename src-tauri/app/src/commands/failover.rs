@@ -10,20 +10,20 @@
 //! `failover_traffic_confirm`. A hook command stays CLI-only: the app does
 //! not run shell commands typed into its webview ([`TRAFFIC_NOTE`]).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cloudops_cloud::act::{
     connect::Connected,
     failover::{self, FailoverEvent, RunReport, RunSpec, Side, TrafficAnswer, TrafficMode},
+    failover_plan::{
+        plan_for_group, record_refusal, CachedInputs, GroupPlan, PlanOptions, PlanRequest,
+    },
     ActError, Actor, WriteGuard,
 };
-use cloudops_core::plan::failover::{
-    detect_groups, parse_group_key, plan_failover, FailoverGroup, FailoverPlan, FailoverPlanError,
-};
+use cloudops_core::plan::failover::{detect_groups, parse_group_key, FailoverGroup, FailoverPlan};
 use cloudops_core::plan::scale::MAX_REPLICAS;
 use cloudops_core::store::failover::{FailoverRun, RunState};
-use cloudops_core::store::{now_ms, os_user};
+use cloudops_core::store::os_user;
 use cloudops_core::Store;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
@@ -47,13 +47,8 @@ pub const TRAFFIC_NOTE: &str = "Traffic: none (DNS or a global load balancer fol
      you switched traffic). A hook command stays CLI-only (cloudops failover run \
      --traffic-hook): the app does not run shell commands typed into its window.";
 
-/// A group member that could not be read, and so was not ranked.
-#[derive(Debug, Clone, Serialize)]
-pub struct Unreachable {
-    pub cluster: String,
-    pub kind: String,
-    pub error: String,
-}
+/// A group member that could not be read (ranked last, with the reason).
+pub use cloudops_cloud::act::failover_plan::UnreachableMember as Unreachable;
 
 /// A plan and the token that runs it (`None` when the plan refuses).
 #[derive(Debug, Clone, Serialize)]
@@ -127,83 +122,39 @@ pub async fn failover_plan(
         return Err(CommandError::offline());
     }
     let key = group.clone();
-    let (members, health) = state
-        .with_store(move |store| {
-            let only = parse_group_key(&key);
-            let group = groups_in(store, only)?.into_iter().find(|g| g.key == key);
-            let health: BTreeMap<String, f64> =
-                cloudops_core::views::health::fleet_health(store, now_ms() / 1000)
-                    .map(|f| {
-                        f.clusters
-                            .into_iter()
-                            .filter_map(|c| c.score.value.map(|v| (c.cluster_id, v)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            Ok::<_, CommandError>((group.map(|g| g.members).unwrap_or_default(), health))
-        })
+    let cached = state
+        .with_store(move |store| Ok::<_, CommandError>(CachedInputs::read(store, &key)?))
         .await?;
-    if !members.iter().any(|m| m.workload.cluster_id == from) {
-        return Err(ActError::from(FailoverPlanError::NotInGroup {
-            group,
-            cluster: from,
-        })
-        .into());
-    }
-    let targets = state.actions().targets();
-    let mut source = None;
-    let mut candidates = Vec::new();
-    let mut unreachable = Vec::new();
-    for m in &members {
-        let id = m.workload.cluster_id.clone();
-        // Only the source and the named target (every member when none is
-        // named) are read.
-        if id != from && to.as_ref().is_some_and(|t| *t != id) {
-            continue;
-        }
-        let (provider, region) = targets
-            .iter()
-            .find(|t| t.cluster_id == id)
-            .map(|t| {
-                (
-                    t.cluster.provider.as_str().to_owned(),
-                    t.cluster.locator.region.clone(),
-                )
-            })
-            .unwrap_or_default();
-        let read = async {
-            let conn = connected(&state, &id).await?;
-            // No node prices reach the app's plan yet: the plan notes it.
-            let facts = failover::read_facts(
-                &conn.client,
-                &m.workload,
-                &provider,
-                &region,
-                health.get(&id).copied(),
-                None,
-            )
-            .await?;
-            Ok::<_, CommandError>(facts)
-        }
-        .await;
-        match read {
-            Ok(facts) if id == from => source = Some(facts),
-            Ok(facts) => candidates.push(facts),
-            // The source, or a target the user named, must be readable.
-            Err(e) if id == from || to.as_deref() == Some(id.as_str()) => return Err(e),
-            Err(e) => unreachable.push(Unreachable {
-                cluster: id,
-                kind: e.kind,
-                error: e.message,
-            }),
-        }
-    }
-    let Some(source) = source else {
-        return Err(CommandError::internal("the source was not read"));
+    let req = PlanRequest {
+        group,
+        from,
+        to,
+        floor: floor as i32,
     };
-    let floor = floor as i32;
-    let plan = plan_failover(&group, &source, &candidates, to.as_deref(), floor)
-        .map_err(ActError::from)?;
+    let planned = plan_for_group(
+        &state.actions().targets(),
+        &cached,
+        &req,
+        &PlanOptions::default(),
+    )
+    .await?;
+    let identity = planned.identity(&planned.plan.source.cluster_id);
+    let GroupPlan {
+        plan, unreachable, ..
+    } = planned;
+    if plan.refusal.is_some() {
+        // A refused preview is audited like the CLI's: no write was made.
+        let actor = Actor {
+            os_user: os_user(),
+            cloud_identity: identity,
+        };
+        let refused = plan.clone();
+        state
+            .with_store(move |store| {
+                Ok::<_, CommandError>(record_refusal(store, &actor, &refused, "plan")?)
+            })
+            .await?;
+    }
     let token = plan.refusal.is_none().then(|| {
         state
             .actions()

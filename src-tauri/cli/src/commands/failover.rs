@@ -8,7 +8,6 @@
 //! goes to stderr, one line per event; `--json` prints one document on
 //! stdout at the end.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -16,10 +15,14 @@ use clap::{Args, Subcommand};
 use cloudops_cloud::act::{
     connect::{connect as act_connect, Connected},
     failover::{self, FailoverEvent, RunReport, RunSpec, Side, TrafficAnswer, TrafficMode},
+    failover_plan::{
+        plan_for_group, record_refusal, CachedInputs, GroupPlan, PlanOptions, PlanRequest,
+        UnreachableMember,
+    },
     ActError, Actor, WriteGuard,
 };
 use cloudops_core::{
-    plan::failover::{detect_groups, parse_group_key, plan_failover, FailoverPlan},
+    plan::failover::{parse_group_key, FailoverPlan},
     store::{failover::FailoverRun, os_user},
     Store,
 };
@@ -31,7 +34,7 @@ use super::{
     refresh::Fleet,
     Context,
 };
-use crate::output::{print_json, Failure};
+use crate::output::{print_json, Failure, EXIT_ERROR};
 
 #[derive(Debug, Args)]
 pub struct FailoverArgs {
@@ -124,17 +127,10 @@ struct RunIdArgs {
 }
 
 #[derive(Serialize)]
-struct Unreachable {
-    cluster: String,
-    kind: String,
-    error: String,
-}
-
-#[derive(Serialize)]
 struct PlanDoc<'a> {
     plan: &'a FailoverPlan,
     /// Group members that could not be read (and so were not ranked).
-    unreachable: &'a [Unreachable],
+    unreachable: &'a [UnreachableMember],
 }
 
 #[derive(Serialize)]
@@ -156,125 +152,47 @@ pub fn run(ctx: &Context, args: FailoverArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-/// The plan, and the connections to the source and every member read.
-struct Planned {
-    plan: FailoverPlan,
-    connected: BTreeMap<String, Connected>,
-    unreachable: Vec<Unreachable>,
-}
-
-async fn build_plan(store: &Store, fleet: &Fleet, args: &PlanArgs) -> Result<Planned, Failure> {
-    let Some((ns, name)) = parse_group_key(&args.group) else {
+async fn build_plan(store: &Store, fleet: &Fleet, args: &PlanArgs) -> Result<GroupPlan, Failure> {
+    if parse_group_key(&args.group).is_none() {
         return Err(Failure::usage(
             "invalid_argument",
             format!("--group {:?} is not NAMESPACE/DEPLOYMENT", args.group),
             "e.g. --group shop/checkout",
         ));
-    };
-    let cached = store.cached_deployments(Some((ns, name)))?;
-    let user = store.failover_group_members()?;
-    let group = detect_groups(&cached, &user)
-        .into_iter()
-        .find(|g| g.key == args.group);
-    let members = group.map(|g| g.members).unwrap_or_default();
-    if !members.iter().any(|m| m.workload.cluster_id == args.from) {
-        return Err(ActError::from(
-            cloudops_core::plan::failover::FailoverPlanError::NotInGroup {
-                group: args.group.clone(),
-                cluster: args.from.clone(),
-            },
-        )
-        .into());
     }
-    let health: BTreeMap<String, f64> =
-        cloudops_core::views::health::fleet_health(store, cloudops_core::store::now_ms() / 1000)
-            .map(|f| {
-                f.clusters
-                    .into_iter()
-                    .filter_map(|c| c.score.value.map(|v| (c.cluster_id, v)))
-                    .collect()
-            })
-            .unwrap_or_default();
+    let cached = CachedInputs::read(store, &args.group)?;
     let targets = discover_targets(fleet).await?;
-    let mut connected = BTreeMap::new();
-    let mut unreachable = Vec::new();
-    let mut source = None;
-    let mut candidates = Vec::new();
-    for m in &members {
-        let id = m.workload.cluster_id.clone();
-        // Only the source and the named target (or every member when none
-        // is named) are read.
-        if id != args.from && args.to.as_ref().is_some_and(|t| *t != id) {
-            continue;
-        }
-        let read = async {
-            let conn = act_connect(&targets, &id).await?;
-            let summary = targets
-                .iter()
-                .find(|t| t.cluster_id == id)
-                .map(|t| {
-                    (
-                        t.cluster.provider.as_str().to_owned(),
-                        t.cluster.locator.region.clone(),
-                    )
-                })
-                .unwrap_or_default();
-            // Cost data does not exist yet: no node price.
-            let facts = failover::read_facts(
-                &conn.client,
-                &m.workload,
-                &summary.0,
-                &summary.1,
-                health.get(&id).copied(),
-                None,
-            )
-            .await?;
-            Ok::<_, ActError>((conn, facts))
-        }
-        .await;
-        match read {
-            Ok((conn, facts)) => {
-                connected.insert(id.clone(), conn);
-                if id == args.from {
-                    source = Some(facts);
-                } else {
-                    candidates.push(facts);
-                }
-            }
-            // The source, or a target the user named, must be readable.
-            Err(e) if id == args.from || args.to.as_deref() == Some(id.as_str()) => {
-                return Err(e.into())
-            }
-            Err(e) => unreachable.push(Unreachable {
-                cluster: id,
-                kind: e.kind().into(),
-                error: e.to_string(),
-            }),
-        }
-    }
-    let Some(source) = source else {
-        return Err(Failure::usage(
-            "not_in_group",
-            "the source was not read",
-            "",
-        ));
+    let req = PlanRequest {
+        group: args.group.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        floor: args.floor,
     };
-    let plan = plan_failover(
-        &args.group,
-        &source,
-        &candidates,
-        args.to.as_deref(),
-        args.floor,
-    )
-    .map_err(ActError::from)?;
-    Ok(Planned {
-        plan,
-        connected,
-        unreachable,
+    Ok(plan_for_group(&targets, &cached, &req, &PlanOptions::default()).await?)
+}
+
+/// A refused plan: audited (no write was made), then the refusal as the
+/// command's error, with the plan's own hint.
+fn refuse(store: &Store, p: &GroupPlan, asked: &str) -> Result<Failure, Failure> {
+    let actor = Actor {
+        os_user: os_user(),
+        cloud_identity: p.identity(&p.plan.source.cluster_id),
+    };
+    record_refusal(store, &actor, &p.plan, asked)?;
+    Ok(Failure {
+        exit: EXIT_ERROR,
+        kind: "failover_refused".into(),
+        message: format!(
+            "the failover is refused: {}",
+            p.plan.refusal.as_deref().unwrap_or_default()
+        ),
+        hint: p.plan.refusal_hint.clone().unwrap_or_else(|| {
+            "Nothing was changed. Pick another target (--to), then plan again.".into()
+        }),
     })
 }
 
-fn print_plan(plan: &FailoverPlan, unreachable: &[Unreachable]) {
+fn print_plan(plan: &FailoverPlan, unreachable: &[UnreachableMember]) {
     println!(
         "Fail {} over from {} to {}",
         plan.group, plan.source.cluster_id, plan.target.cluster_id
@@ -320,8 +238,16 @@ fn print_plan(plan: &FailoverPlan, unreachable: &[Unreachable]) {
     for u in unreachable {
         println!("  not ranked: {} ({})", u.cluster, u.error);
     }
+    for c in plan.candidates.iter().skip(1) {
+        if let Some(why) = &c.refused {
+            println!("  cannot be the target: {} ({why})", c.cluster_id);
+        }
+    }
     if let Some(r) = &plan.refusal {
         println!("  REFUSED: {r}");
+        if let Some(h) = &plan.refusal_hint {
+            println!("  hint: {h}");
+        }
     }
 }
 
@@ -387,6 +313,15 @@ fn plan_cmd(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
             } else {
                 print_plan(&p.plan, &p.unreachable);
             }
+            if p.plan.refusal.is_some() {
+                // The plan is printed (it says why); the refusal is also
+                // the exit status, so scripts do not go on to `run`.
+                let refused = refuse(&store, &p, "plan")?;
+                if !ctx.json {
+                    eprintln!("error: {}\nhint: {}", refused.message, refused.hint);
+                }
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
             Ok(ExitCode::SUCCESS)
         },
     )
@@ -415,11 +350,8 @@ fn run_cmd(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
             if !ctx.json {
                 print_plan(&p.plan, &p.unreachable);
             }
-            if let Some(reason) = &p.plan.refusal {
-                return Err(ActError::FailoverRefused {
-                    reason: reason.clone(),
-                }
-                .into());
+            if p.plan.refusal.is_some() {
+                return Err(refuse(&store, &p, "run")?);
             }
             if !args.yes {
                 require_terminal()?;

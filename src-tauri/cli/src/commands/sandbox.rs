@@ -205,6 +205,16 @@ mod chaos {
             #[arg(long)]
             seed: Option<u64>,
         },
+        /// The cluster's RBAC denies writes to apps/autoscaling resources
+        /// (403 Forbidden; access reviews answer allowed: false).
+        RbacDeny {
+            /// The sandbox cluster's id (as in its /k8s/{id} URL).
+            #[arg(long)]
+            cluster_id: String,
+            /// Only this namespace (default: every namespace).
+            #[arg(long)]
+            namespace: Option<String>,
+        },
     }
 
     #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -253,6 +263,13 @@ mod chaos {
                     status,
                     retry_after_secs: retry_after,
                     seed,
+                },
+                FaultArg::RbacDeny {
+                    cluster_id,
+                    namespace,
+                } => Fault::RbacDeny {
+                    cluster_id,
+                    namespace,
                 },
             }
         }
@@ -401,6 +418,15 @@ mod chaos {
                 namespace,
                 deployment,
             } => format!("bad rollout, {namespace}/{deployment} in cluster {cluster_id}"),
+            Fault::RbacDeny {
+                cluster_id,
+                namespace,
+            } => format!(
+                "rbac deny, workload writes in {} of cluster {cluster_id}",
+                namespace
+                    .as_deref()
+                    .map_or("every namespace".to_owned(), |n| format!("namespace {n}"))
+            ),
         }
     }
 

@@ -615,3 +615,202 @@ fn groups_are_detected_from_the_cache_and_user_members_join_the_ranking() {
     ));
     assert_eq!(back["members"].as_array().unwrap().len(), 3);
 }
+
+/// The sandbox's own id of the cluster whose CloudOps id is `id`.
+fn sandbox_id(live: &Live, id: &str) -> String {
+    let name = id.rsplit('/').next().unwrap();
+    let world = live.sandbox.as_ref().unwrap().world().read();
+    world
+        .clusters
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.id.clone())
+        .unwrap_or_else(|| panic!("no sandbox cluster {name}"))
+}
+
+fn plan_args<'a>(source: &'a str, target: &'a str) -> Vec<&'a str> {
+    vec![
+        "failover",
+        "plan",
+        "--group",
+        "shop/checkout",
+        "--from",
+        source,
+        "--to",
+        target,
+        "--json",
+    ]
+}
+
+/// The audit holds refusal rows only (one per refused command), each
+/// naming the target, and no write of any kind.
+fn assert_only_refusals(dir: &std::path::Path, live: &Live, target: &str, count: usize) {
+    let audit = json(&cloudops_with_env(dir, &["audit", "--json"], &live.env));
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), count, "{audit}");
+    for e in entries {
+        assert_eq!(e["action"], "failover_refused", "{e}");
+        assert_eq!(e["outcome"], "cancelled", "{e}");
+        assert_eq!(e["detail"]["target"], target, "{e}");
+        assert!(
+            e["detail"]["reason"].as_str().unwrap().contains(target),
+            "{e}"
+        );
+    }
+}
+
+/// Runs `args` and checks the refusal: exit 1, a message naming the
+/// target and containing `reason`; returns how long it took.
+fn refused(
+    dir: &std::path::Path,
+    live: &Live,
+    args: &[&str],
+    target: &str,
+    reason: &str,
+) -> (serde_json::Value, Duration) {
+    let started = Instant::now();
+    let out = cloudops_with_env(dir, args, &live.env);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+    let doc = json(&out);
+    // `plan` prints the plan with its refusal; `run` the refusal error.
+    let text = doc["plan"]["refusal"]
+        .as_str()
+        .or(doc["error"]["message"].as_str())
+        .unwrap_or_else(|| panic!("no refusal in {doc}"))
+        .to_owned();
+    eprintln!("{} refused in {took:?}: {text}", args[1]);
+    assert!(text.contains(target), "{text}");
+    assert!(text.contains(reason), "{text}");
+    (doc, took)
+}
+
+#[test]
+fn a_target_under_a_region_outage_is_refused_within_seconds_and_nothing_changes() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    refresh(dir.path(), &live);
+    let eks = checkout_on(dir.path(), &live, "aws/");
+    let gke = checkout_on(dir.path(), &live, "gcp/");
+    let (src0, dst0) = (now_live(&live, &eks), now_live(&live, &gke));
+    // gcp/PROJECT/REGION/NAME
+    let region = gke.split('/').nth(2).unwrap().to_owned();
+    live.sandbox
+        .as_ref()
+        .unwrap()
+        .chaos()
+        .add(cloudops_sandbox::chaos::Fault::RegionOutage {
+            cloud: cloudops_sandbox::chaos::Target::Gcp,
+            region: region.clone(),
+        })
+        .unwrap();
+
+    let (doc, took) = refused(
+        dir.path(),
+        &live,
+        &plan_args(&eks, &gke),
+        &gke,
+        "unreachable",
+    );
+    let hint = doc["plan"]["refusal_hint"].as_str().unwrap();
+    assert!(
+        hint.contains(&format!("the GKE region {region} does not answer")),
+        "{hint}"
+    );
+    // Well before the client's own 60 s timeout: the outage hangs, the
+    // planner does not wait for it.
+    assert!(took < Duration::from_secs(20), "plan took {took:?}");
+
+    let mut run = run_args(&eks, &gke);
+    run.push("--yes");
+    let (doc, took) = refused(dir.path(), &live, &run, &gke, "unreachable");
+    assert_eq!(doc["error"]["kind"], "failover_refused", "{doc}");
+    assert!(took < Duration::from_secs(20), "run took {took:?}");
+
+    // Unranked (no --to), the outage's cluster is not the target and
+    // says why.
+    let out = cloudops_with_env(
+        dir.path(),
+        &[
+            "failover",
+            "plan",
+            "--group",
+            "shop/checkout",
+            "--from",
+            &eks,
+            "--json",
+        ],
+        &live.env,
+    );
+    let ranked = json(&out);
+    assert_ne!(
+        ranked["plan"]["target"]["cluster_id"],
+        gke.as_str(),
+        "{ranked}"
+    );
+    let down = ranked["plan"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cluster_id"] == gke.as_str())
+        .unwrap_or_else(|| panic!("{gke} not shown: {ranked}"));
+    assert!(
+        down["refused"]
+            .as_str()
+            .unwrap()
+            .starts_with("unreachable: "),
+        "{down}"
+    );
+
+    live.sandbox.as_ref().unwrap().chaos().clear_all();
+    assert_eq!((now_live(&live, &eks), now_live(&live, &gke)), (src0, dst0));
+    assert_only_refusals(dir.path(), &live, &gke, 2);
+}
+
+#[test]
+fn a_403_on_the_target_is_refused_and_nothing_changes() {
+    let live = Live::start();
+    let dir = tempfile::tempdir().unwrap();
+    refresh(dir.path(), &live);
+    let eks = checkout_on(dir.path(), &live, "aws/");
+    let gke = checkout_on(dir.path(), &live, "gcp/");
+    let (src0, dst0) = (now_live(&live, &eks), now_live(&live, &gke));
+    live.sandbox
+        .as_ref()
+        .unwrap()
+        .chaos()
+        .add(cloudops_sandbox::chaos::Fault::RbacDeny {
+            cluster_id: sandbox_id(&live, &gke),
+            namespace: Some("shop".into()),
+        })
+        .unwrap();
+
+    let (doc, _) = refused(
+        dir.path(),
+        &live,
+        &plan_args(&eks, &gke),
+        &gke,
+        "forbids what the run must do there: patch deployments/scale (apps) in namespace shop",
+    );
+    let hint = doc["plan"]["refusal_hint"].as_str().unwrap();
+    assert!(hint.contains("RBAC Role"), "{hint}");
+    let denied = doc["plan"]["candidates"][0]["refused"].as_str().unwrap();
+    assert!(
+        denied.starts_with("forbidden: patch deployments/scale"),
+        "{denied}"
+    );
+
+    let mut run = run_args(&eks, &gke);
+    run.push("--yes");
+    let (doc, _) = refused(dir.path(), &live, &run, &gke, "forbids");
+    assert_eq!(doc["error"]["kind"], "failover_refused", "{doc}");
+    assert!(
+        doc["error"]["hint"].as_str().unwrap().contains("RBAC Role"),
+        "{doc}"
+    );
+
+    assert_eq!((now_live(&live, &eks), now_live(&live, &gke)), (src0, dst0));
+    assert_only_refusals(dir.path(), &live, &gke, 2);
+    let runs = cli_ok(dir.path(), &live, &["failover", "status", "--json"]);
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 0, "{runs}");
+}

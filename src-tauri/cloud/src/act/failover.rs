@@ -28,8 +28,9 @@ use serde_json::json;
 
 pub use super::failover_ops::{read_facts, WatchStats, Watcher};
 use super::{
+    access_review::{denied_writes, failover_writes},
     audit,
-    failover_ops::{counts, set_hpa_bounds, set_replicas},
+    failover_ops::{counts, set_hpa_bounds, set_replicas, within},
     ActError, Actor, WriteGuard,
 };
 
@@ -406,11 +407,39 @@ fn unreachable_step() -> Result<(StepStatus, serde_json::Value), ActError> {
 async fn preflight(ctx: &Ctx<'_>) -> Result<Baseline, ActError> {
     let p = ctx.plan();
     ctx.guard.check("a failover")?;
+    // Under the plan's deadline: a cluster that stopped answering since
+    // the plan refuses here, before any write, instead of hanging.
     let (s, t) = tokio::join!(
-        counts(&ctx.source.client, &p.source),
-        counts(&ctx.target.client, &p.target)
+        within(&p.source.cluster_id, counts(&ctx.source.client, &p.source)),
+        within(&p.target.cluster_id, counts(&ctx.target.client, &p.target))
     );
     let (s, t) = (s?, t?);
+    // The access the plan checked, asked again: RBAC may have changed.
+    let source_checks = failover_writes(&p.source, p.source_hpa.is_some());
+    let target_checks = failover_writes(&p.target, p.target_hpa.is_some());
+    let (ds, dt) = tokio::join!(
+        within(
+            &p.source.cluster_id,
+            denied_writes(&ctx.source.client, &p.source.cluster_id, &source_checks)
+        ),
+        within(
+            &p.target.cluster_id,
+            denied_writes(&ctx.target.client, &p.target.cluster_id, &target_checks)
+        )
+    );
+    for (w, denied) in [(&p.target, dt?), (&p.source, ds?)] {
+        if let Some(d) = denied.first() {
+            return Err(ActError::Forbidden {
+                cluster: w.cluster_id.clone(),
+                verb: d.verb.clone(),
+                resource: format!("{} ({}) in namespace {}", d.resource, d.group, d.namespace),
+                message: d
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "its access review says no".into()),
+            });
+        }
+    }
     for (w, now, planned) in [
         (&p.source, s.replicas, p.source_replicas),
         (&p.target, t.replicas, p.target_replicas),

@@ -24,7 +24,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    audit, capacity, from_kube,
+    audit, capacity,
+    failover_plan::DEFAULT_READ_DEADLINE,
+    from_kube,
     scale::{self, progress_of, RolloutProgress},
     ActError, Actor, WriteGuard,
 };
@@ -75,6 +77,8 @@ pub async fn read_facts(
         pod: capacity::pod_shape(&d),
         nodes: capacity::read_capacity(client, &w.cluster_id).await?,
         node_hourly_price,
+        unreachable: None,
+        denied: Vec::new(),
     })
 }
 
@@ -226,6 +230,22 @@ pub async fn set_replicas(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// `fut` under [`DEFAULT_READ_DEADLINE`]; no answer is `Unreachable`.
+pub(super) async fn within<T>(
+    cluster: &str,
+    fut: impl std::future::Future<Output = Result<T, ActError>>,
+) -> Result<T, ActError> {
+    tokio::time::timeout(DEFAULT_READ_DEADLINE, fut)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ActError::Unreachable {
+                cluster: cluster.to_owned(),
+                what: "the preflight".into(),
+                detail: format!("no answer within {} s", DEFAULT_READ_DEADLINE.as_secs()),
+            })
+        })
 }
 
 /// What the invariant watcher saw.

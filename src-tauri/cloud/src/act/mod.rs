@@ -10,10 +10,12 @@
 //! 5. a 409 (the object changed since the read) is re-read and retried
 //!    once; a 403 names the verb and resource the identity lacks.
 
+pub mod access_review;
 pub mod capacity;
 pub mod connect;
 pub mod failover;
 mod failover_ops;
+pub mod failover_plan;
 pub mod hpa;
 pub mod nodepool;
 pub mod rollout;

@@ -19,6 +19,11 @@
 //! 4. the health score itself;
 //! 5. the cost of the moved pods per hour, when both prices are known.
 //!
+//! Before all of these, a candidate that could not be read (unreachable
+//! within the reader's deadline) or that refuses the writes the run needs
+//! (an RBAC denial, asked with a SelfSubjectAccessReview) ranks last and is
+//! shown with the reason; named as the target, it makes the plan refuse.
+//!
 //! The winner's reasons say which of these made it win over each runner-up.
 
 use std::collections::BTreeMap;
@@ -124,9 +129,110 @@ pub struct ClusterFacts {
     pub nodes: Vec<NodeCapacity>,
     /// What one node costs per hour, when cost data exists.
     pub node_hourly_price: Option<f64>,
+    /// Set when the member could not be read in time (timeout, connection
+    /// refused, 5xx after retries): why. The other facts are then empty.
+    #[serde(default)]
+    pub unreachable: Option<String>,
+    /// The writes the run would make here that the cluster's RBAC denies.
+    #[serde(default)]
+    pub denied: Vec<AccessDenied>,
+}
+
+/// One write the cluster's RBAC denies, as a SelfSubjectAccessReview
+/// answered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessDenied {
+    /// `patch`, `create`, …
+    pub verb: String,
+    /// With its subresource: `deployments/scale`.
+    pub resource: String,
+    /// The API group: `apps`, `autoscaling`.
+    pub group: String,
+    pub namespace: String,
+    /// The authorizer's reason, when it gave one.
+    pub reason: Option<String>,
+}
+
+impl AccessDenied {
+    /// `patch deployments/scale (apps) in namespace shop`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} ({}) in namespace {}",
+            self.verb, self.resource, self.group, self.namespace
+        )
+    }
+}
+
+/// The managed-Kubernetes name of a provider, for messages.
+pub fn service_name(provider: &str) -> &str {
+    match provider {
+        "aws" => "EKS",
+        "gcp" => "GKE",
+        "azure" => "AKS",
+        "do" => "DOKS",
+        other => other,
+    }
 }
 
 impl ClusterFacts {
+    /// Facts for a member that could not be read: only where it is.
+    pub fn unreachable(
+        workload: WorkloadRef,
+        provider: &str,
+        region: &str,
+        why: impl Into<String>,
+    ) -> ClusterFacts {
+        ClusterFacts {
+            cluster_id: workload.cluster_id.clone(),
+            workload: Some(workload),
+            provider: provider.to_owned(),
+            region: region.to_owned(),
+            unreachable: Some(why.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Unreachable or denied: it cannot take part in a run.
+    fn blocked(&self) -> bool {
+        self.unreachable.is_some() || !self.denied.is_empty()
+    }
+
+    /// Why the member cannot take part, as (refusal, hint); `None` when it
+    /// can. `role` is `target` or `source` (what the run does there).
+    pub fn blocker(&self, role: &str) -> Option<(String, String)> {
+        if let Some(why) = &self.unreachable {
+            let place = if self.region.is_empty() {
+                format!("the cluster {}", self.cluster_id)
+            } else {
+                format!(
+                    "the {} region {}",
+                    service_name(&self.provider),
+                    self.region
+                )
+            };
+            return Some((
+                format!("the {role} {} is unreachable: {why}", self.cluster_id),
+                format!("{place} does not answer; pick another target or wait until it does, then plan again."),
+            ));
+        }
+        if !self.denied.is_empty() {
+            let what: Vec<String> = self.denied.iter().map(AccessDenied::describe).collect();
+            return Some((
+                format!(
+                    "the {role} {} forbids what the run must do there: {}",
+                    self.cluster_id,
+                    what.join("; ")
+                ),
+                format!(
+                    "Ask the admin of {} for an RBAC Role (and RoleBinding for your identity) \
+                     granting {}, or use an identity that has it; nothing was changed.",
+                    self.cluster_id,
+                    what.join(", ")
+                ),
+            ));
+        }
+        None
+    }
     /// One pod's share of a node's price: the larger of its CPU and memory
     /// shares of an average node. `None` without a price or nodes.
     fn pod_hourly_price(&self) -> Option<f64> {
@@ -216,6 +322,9 @@ pub struct FailoverPlan {
     pub why: Vec<String>,
     /// Why the plan cannot run; `None` when it can.
     pub refusal: Option<String>,
+    /// What to do about the refusal, when there is one.
+    #[serde(default)]
+    pub refusal_hint: Option<String>,
     pub warnings: Vec<String>,
     /// The deployment's name, to be typed, when the run crosses a cloud or
     /// drains the source to 0; `None` for a yes/no.
@@ -295,7 +404,14 @@ impl Ranked<'_> {
     /// only when both are known (else equal): a missing price must not win
     /// or lose on its own.
     fn better_than(&self, o: &Ranked<'_>) -> std::cmp::Ordering {
-        let key = |r: &Ranked<'_>| (r.fit.fits, health_class(r.facts.health), r.diversity.0);
+        let key = |r: &Ranked<'_>| {
+            (
+                !r.facts.blocked(),
+                r.fit.fits,
+                health_class(r.facts.health),
+                r.diversity.0,
+            )
+        };
         key(self)
             .cmp(&key(o))
             .then_with(|| {
@@ -314,6 +430,20 @@ impl Ranked<'_> {
     /// The first criterion on which `self` beats `o`, as a sentence.
     fn wins_on(&self, o: &Ranked<'_>) -> String {
         let other = &o.facts.cluster_id;
+        if let Some(why) = &o.facts.unreachable {
+            return format!("{other} is unreachable: {why}");
+        }
+        if !o.facts.denied.is_empty() {
+            return format!(
+                "{other} forbids {}",
+                o.facts
+                    .denied
+                    .iter()
+                    .map(AccessDenied::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         if self.fit.fits && !o.fit.fits {
             return format!("{other} has room for only {} of the pods", o.fit.room);
         }
@@ -426,23 +556,35 @@ pub fn plan_failover(
         }
     }
 
-    let refusal = if !winner.fit.fits {
-        Some(format!(
-            "{} cannot hold the load: {}",
-            t.cluster_id, winner.fit.summary
-        ))
+    // The order says which refusal is shown: one that makes the others
+    // moot (no answer at all) first.
+    let (refusal, refusal_hint) = if let Some((r, h)) = t.blocker("target") {
+        (Some(r), Some(h))
+    } else if let Some((r, h)) = source.blocker("source") {
+        (Some(r), Some(h))
+    } else if !winner.fit.fits {
+        (
+            Some(format!(
+                "{} cannot hold the load: {}",
+                t.cluster_id, winner.fit.summary
+            )),
+            Some("Pick another target (--to), or add nodes to this one, then plan again.".into()),
+        )
     } else {
         match t.health {
-            Some(h) if h < MIN_HEALTH_SCORE => Some(format!(
-                "{} is unhealthy: its health score {h:.0} is below {MIN_HEALTH_SCORE:.0}",
-                t.cluster_id
-            )),
-            _ => None,
+            Some(h) if h < MIN_HEALTH_SCORE => (
+                Some(format!(
+                    "{} is unhealthy: its health score {h:.0} is below {MIN_HEALTH_SCORE:.0}",
+                    t.cluster_id
+                )),
+                Some("Pick another target, or wait until this one is healthy again.".into()),
+            ),
+            _ => (None, None),
         }
     };
 
     let mut warnings = Vec::new();
-    if t.health.is_none() {
+    if t.health.is_none() && !t.blocked() {
         warnings.push(format!(
             "{} has no health score in the cache (run `cloudops refresh`): its health was not checked",
             t.cluster_id
@@ -524,7 +666,19 @@ pub fn plan_failover(
             room: r.fit.room,
             diversity: r.diversity.1.to_owned(),
             pod_hourly_price: r.pod_price,
-            refused: if !r.fit.fits {
+            refused: if let Some(why) = &r.facts.unreachable {
+                Some(format!("unreachable: {why}"))
+            } else if !r.facts.denied.is_empty() {
+                Some(format!(
+                    "forbidden: {}",
+                    r.facts
+                        .denied
+                        .iter()
+                        .map(AccessDenied::describe)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+            } else if !r.fit.fits {
                 Some(format!("no room: {}", r.fit.summary))
             } else if health_class(r.facts.health) == 0 {
                 Some(format!("unhealthy ({})", fmt_health(r.facts.health)))
@@ -560,6 +714,7 @@ pub fn plan_failover(
         candidates,
         why,
         refusal,
+        refusal_hint,
         warnings,
         typed_confirmation,
     })

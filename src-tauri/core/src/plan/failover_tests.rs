@@ -36,6 +36,8 @@ fn facts(id: &str, provider: &str, region: &str, health: Option<f64>, room: usiz
         },
         nodes: nodes(room, 1.0),
         node_hourly_price: None,
+        unreachable: None,
+        denied: Vec::new(),
     }
 }
 
@@ -320,4 +322,96 @@ fn cost_delta_when_both_prices_are_known_else_a_note() {
     let delta = p.cost.hourly.unwrap();
     assert!((delta + 0.36).abs() < 1e-9, "{delta}");
     assert_eq!(p.cost.note, None);
+}
+
+fn checkout_in(id: &str) -> WorkloadRef {
+    WorkloadRef {
+        cluster_id: id.into(),
+        namespace: "shop".into(),
+        deployment: "checkout".into(),
+    }
+}
+
+#[test]
+fn an_unreachable_named_target_is_refused_with_its_region_in_the_hint() {
+    let gke = ClusterFacts::unreachable(
+        checkout_in("gcp/p/us-central1/b"),
+        "gcp",
+        "us-central1",
+        "no answer within 5 s",
+    );
+    let plan = plan_failover(
+        "shop/checkout",
+        &source(),
+        &[gke],
+        Some("gcp/p/us-central1/b"),
+        0,
+    )
+    .unwrap();
+    let refusal = plan.refusal.unwrap();
+    assert!(refusal.contains("gcp/p/us-central1/b"), "{refusal}");
+    assert!(refusal.contains("no answer within 5 s"), "{refusal}");
+    let hint = plan.refusal_hint.unwrap();
+    assert!(
+        hint.contains("the GKE region us-central1 does not answer"),
+        "{hint}"
+    );
+}
+
+#[test]
+fn ranking_puts_an_unreachable_or_forbidden_candidate_last_with_the_reason() {
+    let down = ClusterFacts::unreachable(
+        checkout_in("aaa"),
+        "gcp",
+        "us-central1",
+        "connection refused",
+    );
+    let mut denied = facts("bbb", "azure", "westeurope", Some(99.0), 10);
+    denied.denied.push(AccessDenied {
+        verb: "patch".into(),
+        resource: "deployments/scale".into(),
+        group: "apps".into(),
+        namespace: "shop".into(),
+        reason: None,
+    });
+    let ok = facts("zzz", "aws", "us-west-2", Some(60.0), 10);
+    let plan = plan_failover("shop/checkout", &source(), &[down, denied, ok], None, 0).unwrap();
+    assert_eq!(plan.target.cluster_id, "zzz");
+    assert_eq!(plan.refusal, None);
+    let refused: Vec<_> = plan
+        .candidates
+        .iter()
+        .map(|c| (c.cluster_id.as_str(), c.refused.clone()))
+        .collect();
+    assert_eq!(refused[0], ("zzz", None));
+    assert!(refused
+        .iter()
+        .any(|(id, r)| *id == "aaa" && r.as_deref() == Some("unreachable: connection refused")));
+    assert!(refused.iter().any(|(id, r)| *id == "bbb"
+        && r.as_deref() == Some("forbidden: patch deployments/scale (apps) in namespace shop")));
+    assert!(
+        plan.why.iter().any(|w| w.contains("aaa is unreachable")),
+        "{:?}",
+        plan.why
+    );
+}
+
+#[test]
+fn a_source_that_forbids_the_drain_refuses_the_plan_with_a_role_hint() {
+    let mut src = facts("aws/1/us-east-1/a", "aws", "us-east-1", Some(90.0), 0);
+    src.denied.push(AccessDenied {
+        verb: "patch".into(),
+        resource: "deployments/scale".into(),
+        group: "apps".into(),
+        namespace: "shop".into(),
+        reason: None,
+    });
+    let dst = facts("gcp/p/us-central1/b", "gcp", "us-central1", Some(90.0), 10);
+    let plan = plan_failover("shop/checkout", &src, &[dst], None, 0).unwrap();
+    let refusal = plan.refusal.unwrap();
+    assert!(
+        refusal.starts_with("the source aws/1/us-east-1/a forbids"),
+        "{refusal}"
+    );
+    assert!(plan.refusal_hint.unwrap().contains("RBAC Role"));
 }

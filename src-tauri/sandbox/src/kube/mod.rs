@@ -26,6 +26,7 @@ mod metrics;
 mod nodes;
 mod pods;
 mod proxy;
+mod rbac;
 mod scale;
 mod select;
 mod status;
@@ -65,6 +66,7 @@ pub(crate) use faults::{check_target as check_fault_target, KubeFaults};
 pub use logs::{rfc3339_nano, BURST_LINES, BURST_MESSAGE, HISTORY_SECS};
 pub use metrics::DEMAND_ANNOTATION;
 pub use proxy::{prometheus_service, PrometheusService};
+pub use rbac::SANDBOX_USER;
 pub(crate) use status::ApiError;
 use store::Store;
 
@@ -300,6 +302,10 @@ fn handle(k: &KubeState, cluster_id: &str, path: &str, req: Request) -> Result<R
         .ok_or(ApiError::NoRoute)?;
     auth::authorize(&cluster, &req.headers)?;
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Chaos: an `rbac_deny` fault answers workload writes with a 403.
+    if let Some(resp) = rbac::deny_write(&k.app.chaos, cluster_id, &req.method, &segs) {
+        return Ok(resp);
+    }
     let read_only = |r: Result<Response, ApiError>| {
         if req.method == Method::GET {
             r
@@ -340,6 +346,9 @@ fn handle(k: &KubeState, cluster_id: &str, path: &str, req: Request) -> Result<R
         ["apis", metrics::GROUP, metrics::VERSION, rest @ ..] => {
             let ck = world.kube_cluster(cluster_id).ok_or(ApiError::NoRoute)?;
             read_only(metrics::handle(&ck, rest, &req))
+        }
+        ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] => {
+            rbac::access_review(&k.app.chaos, cluster_id, &req)
         }
         ["apis", group, version, rest @ ..] => {
             let ck = world.kube_cluster(cluster_id).ok_or(ApiError::NoRoute)?;
