@@ -76,7 +76,10 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::hpa::hpa_preview,
             commands::hpa::hpa_apply,
             commands::cost::cost_view,
-            commands::cost::cost_export
+            commands::cost::cost_export,
+            commands::budgets::budgets_list,
+            commands::budgets::budget_set,
+            commands::budgets::budget_delete
         ])
 }
 

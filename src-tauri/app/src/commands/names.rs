@@ -48,4 +48,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "hpa_apply",
     "cost_view",
     "cost_export",
+    "budgets_list",
+    "budget_set",
+    "budget_delete",
 ];
