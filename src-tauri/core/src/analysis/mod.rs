@@ -26,3 +26,4 @@ pub mod nab;
 pub mod pass;
 pub mod quantile;
 pub mod versions;
+pub mod workload_usage;

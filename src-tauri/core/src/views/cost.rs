@@ -377,7 +377,7 @@ pub fn cost_view(store: &Store, now: i64, req: &CostViewRequest) -> Result<CostV
         None => None,
     };
     let (suggestions, suggestion_notes) =
-        super::cost_suggestions::suggestion_views(store, &clusters, &month_rows)?;
+        super::cost_suggestions::suggestion_views(store, &clusters, &month_rows, now)?;
     let fetches = store.cost_fetches()?;
     let api_calls = fetches.iter().map(|f| f.api_calls).sum();
     let data_age_secs = store.oldest_cost_fetch()?.map(|t| (now - t).max(0));
