@@ -156,6 +156,24 @@ pub struct SuggestionView {
     /// The exact change, in order.
     pub commands: Vec<String>,
     pub caveats: Vec<String>,
+    /// A change the UI may open in an existing dialog, when one exists and
+    /// the change is safe to offer; `None`: the commands are the way.
+    pub action: Option<SuggestionAction>,
+}
+
+/// What a suggestion's one click opens: the dialog of an existing action,
+/// prefilled. The dialog previews and asks for confirmation; nothing is
+/// written from the Cost screen itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SuggestionAction {
+    /// `scale`: the deployment scale dialog.
+    pub dialog: String,
+    pub cluster_id: String,
+    pub namespace: String,
+    pub deployment: String,
+    /// The replica count to prefill.
+    pub replicas: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

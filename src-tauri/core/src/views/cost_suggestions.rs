@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::cost::{priced_nodes, SuggestionView};
+use super::cost::{priced_nodes, SuggestionAction, SuggestionView};
 use super::ViewError;
 use crate::analysis::cost_allocation::CostSplit;
 use crate::analysis::cost_suggestions::{
-    suggestions, SuggestionConfig, SuggestionKind, UnitPrices, WorkloadProfile,
+    suggestions, OneClick, SuggestionConfig, SuggestionKind, UnitPrices, WorkloadProfile,
 };
 use crate::analysis::workload_usage::{deployment_usage, USAGE_WINDOW_DAYS};
 use crate::cost::CostDay;
@@ -92,6 +92,27 @@ pub(super) fn suggestion_views(
     let out = found
         .into_iter()
         .map(|s| SuggestionView {
+            // Only deployment scaling has a dialog the Cost screen can open
+            // (the workloads' scale dialog, with its preview and
+            // confirmation); a node pool resize stays a command to review.
+            action: match (&s.action, s.safe_one_click) {
+                (
+                    Some(OneClick::ScaleDeployment {
+                        cluster_id,
+                        namespace,
+                        deployment,
+                        replicas,
+                    }),
+                    true,
+                ) => Some(SuggestionAction {
+                    dialog: "scale".into(),
+                    cluster_id: cluster_id.clone(),
+                    namespace: namespace.clone(),
+                    deployment: deployment.clone(),
+                    replicas: *replicas,
+                }),
+                _ => None,
+            },
             kind: serde_json::to_value(s.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))

@@ -330,6 +330,18 @@ fn suggestions_say_what_is_missing() {
     assert_eq!(single.kind, "single_replica_no_pdb");
     assert!(single.commands.iter().any(|c| c.contains("kubectl")));
     assert_eq!(single.currency.as_deref(), Some("USD"));
+    // The HA gap opens the scale dialog at 2 replicas (no HPA on it).
+    let action = single.action.as_ref().expect("a one-click action");
+    assert_eq!(
+        (
+            action.dialog.as_str(),
+            action.namespace.as_str(),
+            action.deployment.as_str()
+        ),
+        ("scale", "batch", "worker")
+    );
+    assert_eq!(action.replicas, 2);
+    assert_eq!(action.cluster_id, AWS);
     assert!(v.suggestions.iter().all(|s| s.target != "shop/web"));
     // No pod usage in the cache: right-sizing says it needs 2 days.
     assert!(
@@ -394,6 +406,8 @@ fn an_over_requested_deployment_is_right_sized_from_the_cached_pod_series() {
         .find(|s| s.target == "shop/web")
         .unwrap_or_else(|| panic!("{:?} {:?}", v.suggestions, v.suggestion_notes));
     assert_eq!(web.kind, "right_size_requests");
+    // No dialog changes requests: the command is the way.
+    assert!(web.action.is_none());
     assert!(
         web.commands[0].contains("cpu=130m") && web.commands[0].contains("memory=336Mi"),
         "{:?}",

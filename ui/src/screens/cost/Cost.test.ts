@@ -58,6 +58,7 @@ function view(req: CostViewRequest): CostView {
         currency: 'USD',
         commands: ['kubectl -n batch scale deployment/worker --replicas=2'],
         caveats: [],
+        action: null,
       },
     ],
     suggestion_notes: ['Right-sizing needs the p95'],
