@@ -131,6 +131,76 @@ pub fn deployment_usage(
         .collect())
 }
 
+/// What the cache says about one node pool's usage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoolUsage {
+    /// The p95 over the window's steps of the pool's total (Σ of its
+    /// nodes) CPU and memory in use.
+    pub p95_cpu_cores: Option<f64>,
+    pub p95_memory_bytes: Option<f64>,
+    pub usage_days: f64,
+}
+
+/// Usage per pool of `cluster_id` from the node series, with each node's
+/// pool from `pool_of_node` (the node's pool label as collected); nodes
+/// with no known pool are left out.
+pub fn pool_usage(
+    store: &Store,
+    cluster_id: &str,
+    pool_of_node: &BTreeMap<String, String>,
+    now: i64,
+) -> Result<BTreeMap<String, PoolUsage>, StoreError> {
+    let start = now - USAGE_WINDOW_DAYS * 86_400;
+    // pool → step → (cpu total, memory total); pool → (first, last).
+    let mut totals: BTreeMap<&str, [BTreeMap<i64, f64>; 2]> = BTreeMap::new();
+    let mut span: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for (i, metric) in [names::NODE_CPU_CORES, names::NODE_MEMORY_BYTES]
+        .into_iter()
+        .enumerate()
+    {
+        let series = store.range_at(
+            &Selector::metric(metric).cluster(cluster_id),
+            start,
+            now,
+            USAGE_STEP_SECS,
+            now,
+            &crate::store::retention::Retention::default(),
+        )?;
+        for (key, points) in series {
+            let Some(pool) = key.labels.get("node").and_then(|n| pool_of_node.get(n)) else {
+                continue;
+            };
+            let t = totals.entry(pool.as_str()).or_default();
+            for (ts, v) in points
+                .into_iter()
+                .filter(|(_, v)| v.is_finite() && *v >= 0.0)
+            {
+                *t[i].entry(ts).or_default() += v;
+                let s = span.entry(pool.as_str()).or_insert((ts, ts));
+                *s = (s.0.min(ts), s.1.max(ts));
+            }
+        }
+    }
+    Ok(totals
+        .into_iter()
+        .map(|(pool, [cpu, mem])| {
+            let days = span
+                .get(pool)
+                .map_or(0.0, |(f, l)| (l - f) as f64 / 86_400.0);
+            let mut cpu: Vec<f64> = cpu.into_values().collect();
+            let mut mem: Vec<f64> = mem.into_values().collect();
+            (
+                pool.to_owned(),
+                PoolUsage {
+                    p95_cpu_cores: nearest_rank(&mut cpu, 0.95),
+                    p95_memory_bytes: nearest_rank(&mut mem, 0.95),
+                    usage_days: days,
+                },
+            )
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

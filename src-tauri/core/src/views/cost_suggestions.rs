@@ -6,10 +6,80 @@ use std::collections::BTreeMap;
 use super::cost::{priced_nodes, SuggestionAction, SuggestionView};
 use super::ViewError;
 use crate::analysis::cost_allocation::CostSplit;
+use crate::analysis::cost_allocation::NodeCost;
+use crate::analysis::cost_suggestions::PoolProfile;
 use crate::analysis::cost_suggestions::{
     suggestions, OneClick, SuggestionConfig, SuggestionKind, UnitPrices, WorkloadProfile,
 };
-use crate::analysis::workload_usage::{deployment_usage, USAGE_WINDOW_DAYS};
+use crate::analysis::workload_usage::{deployment_usage, pool_usage, USAGE_WINDOW_DAYS};
+use crate::store::WorkloadRow;
+
+/// The node pools of `c` with their usage (and their requests when the
+/// cluster has one pool: every pod is then on it, as the cache has no
+/// pod → node map), and whether the cluster has several pools.
+fn pool_profiles(
+    store: &Store,
+    c: &ClusterSummary,
+    nodes: &[NodeCost],
+    workloads: &[WorkloadRow],
+    now: i64,
+) -> Result<(Vec<PoolProfile>, bool), ViewError> {
+    let pool_of_node: BTreeMap<String, String> = nodes
+        .iter()
+        .filter_map(|n| Some((n.name.clone(), n.pool.clone()?)))
+        .collect();
+    let usage = pool_usage(store, &c.id, &pool_of_node, now)?;
+    let mut by_pool: BTreeMap<&str, Vec<&NodeCost>> = BTreeMap::new();
+    for n in nodes {
+        if let Some(p) = &n.pool {
+            by_pool.entry(p).or_default().push(n);
+        }
+    }
+    let single = by_pool.len() == 1 && pool_of_node.len() == nodes.len();
+    let requested = |per_pod: fn(&WorkloadRow) -> Option<f64>| -> Option<f64> {
+        let mut total = 0.0;
+        for w in workloads.iter().filter(|w| w.replicas > 0) {
+            total += f64::from(w.replicas) * per_pod(w)?;
+        }
+        Some(total)
+    };
+    let mut out = Vec::new();
+    for (pool, members) in &by_pool {
+        let Some(u) = usage.get(*pool).filter(|u| u.usage_days >= MIN_USAGE_DAYS) else {
+            continue;
+        };
+        let count = members.len() as f64;
+        let min_count = c
+            .node_pools
+            .iter()
+            .find(|p| p.name == *pool)
+            .and_then(|p| p.min)
+            .unwrap_or(1);
+        out.push(PoolProfile {
+            cluster_id: c.id.clone(),
+            pool: (*pool).to_owned(),
+            nodes: members.len() as u32,
+            min_count,
+            cpu_cores_per_node: members.iter().map(|n| n.cpu_cores).sum::<f64>() / count,
+            memory_bytes_per_node: members.iter().map(|n| n.memory_bytes).sum::<f64>() / count,
+            requested_cpu_cores: if single {
+                requested(|w| w.requests_cpu_cores)
+            } else {
+                None
+            },
+            requested_memory_bytes: if single {
+                requested(|w| w.requests_memory_bytes)
+            } else {
+                None
+            },
+            p95_cpu_cores: u.p95_cpu_cores,
+            p95_memory_bytes: u.p95_memory_bytes,
+            // The nodes' cost is for one day.
+            node_hourly_cost: members.iter().map(|n| n.cost).sum::<f64>() / count / 24.0,
+        });
+    }
+    Ok((out, by_pool.len() > 1))
+}
 use crate::cost::CostDay;
 use crate::model::ClusterSummary;
 use crate::store::{Store, WorkloadQuery, MAX_WORKLOAD_PAGE};
@@ -30,19 +100,24 @@ pub(super) fn suggestion_views(
     let mut short: Vec<String> = Vec::new();
     let mut prices = BTreeMap::new();
     let mut currency_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut pools = Vec::new();
+    let mut multi_pool = false;
     for c in clusters.iter().filter(|c| c.gone_at.is_none()) {
+        let page = store.workloads(&WorkloadQuery {
+            cluster: Some(c.id.clone()),
+            limit: MAX_WORKLOAD_PAGE,
+            ..Default::default()
+        })?;
         if let Ok(p) = priced_nodes(store, &c.id, month_rows)? {
             let (nodes, currency) = (p.nodes, p.currency);
             if let Some(p) = UnitPrices::from_nodes(&nodes, CostSplit::Reference, 24.0) {
                 prices.insert(c.id.clone(), p);
                 currency_of.insert(c.id.clone(), currency);
             }
+            let (found, several) = pool_profiles(store, c, &nodes, &page.rows, now)?;
+            multi_pool |= several;
+            pools.extend(found);
         }
-        let page = store.workloads(&WorkloadQuery {
-            cluster: Some(c.id.clone()),
-            limit: MAX_WORKLOAD_PAGE,
-            ..Default::default()
-        })?;
         let deployments: Vec<(String, String)> = page
             .rows
             .iter()
@@ -88,7 +163,7 @@ pub(super) fn suggestion_views(
         min_usage_days: MIN_USAGE_DAYS,
         ..SuggestionConfig::default()
     };
-    let found = suggestions(&profiles, &[], &prices, &config);
+    let found = suggestions(&profiles, &pools, &prices, &config);
     let out = found
         .into_iter()
         .map(|s| SuggestionView {
@@ -148,10 +223,15 @@ pub(super) fn suggestion_views(
             short.join(", ")
         ));
     }
+    if multi_pool {
+        missing.push(
+            "The cache does not say which node each pod runs on: in clusters with several \
+             pools the requests per pool are unknown, so their idle-pool suggestions rest on \
+             usage alone and are marked for review."
+                .to_owned(),
+        );
+    }
     missing.extend([
-        "Idle node pools need the requests placed on each pool and the pool's p95 usage: not \
-         computed yet."
-            .to_owned(),
         "PodDisruptionBudgets are not collected: single-replica deployments are listed with \
          the PDB as unknown."
             .to_owned(),

@@ -522,3 +522,87 @@ fn forecasts_alone_match_the_views_and_narrow_to_a_cluster() {
     // 10 a day, every day: the rest of June is 10 × 10.
     assert!((one[0].total - 300.0).abs() < 1.0, "{}", one[0].total);
 }
+
+/// Node series of `nodes` every 5 min over `[now - days, now]`.
+fn node_usage(store: &mut Store, nodes: &[&str], days: f64, cpu: f64, mem: f64) {
+    use crate::metrics::{names, Batch, Sample, SeriesKey};
+    let mut samples = Vec::new();
+    let first = now() - (days * 86_400.0) as i64;
+    for node in nodes {
+        for ts in (first..=now()).step_by(300) {
+            for (metric, v) in [
+                (names::NODE_CPU_CORES, cpu),
+                (names::NODE_MEMORY_BYTES, mem),
+            ] {
+                samples.push(Sample {
+                    series: SeriesKey::new(AWS, metric, [("node", *node)]),
+                    ts,
+                    value: v,
+                });
+            }
+        }
+    }
+    store
+        .insert_batch(&Batch {
+            collected_at: now(),
+            samples,
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_idle_pool_is_found_from_its_node_series_and_requests() {
+    let (_d, mut store) = store();
+    let gib = 1024.0 * 1024.0 * 1024.0;
+    // Four 4-core / 16 GiB nodes in one pool; the deployments ask for
+    // 3·1 + 1·0.5 = 3.5 cores and 3·2 + 1 = 7 GiB; each node uses 0.5
+    // core and 2 GiB (pool p95: 2 cores, 8 GiB) for 3 days.
+    let node = |name: &str| NodeState {
+        name: name.into(),
+        pool: Some("general".into()),
+        allocatable_cpu_cores: 4.0,
+        allocatable_memory_bytes: 16.0 * gib,
+        ready: true,
+        ..Default::default()
+    };
+    store
+        .apply_cluster_state(
+            AWS,
+            &ClusterState {
+                nodes: Some(vec![node("n1"), node("n2"), node("n3"), node("n4")]),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    node_usage(&mut store, &["n1", "n2", "n3", "n4"], 3.0, 0.5, 2.0 * gib);
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+    let pool = v
+        .suggestions
+        .iter()
+        .find(|s| s.kind == "idle_node_pool")
+        .unwrap_or_else(|| panic!("{:?} {:?}", v.suggestions, v.suggestion_notes));
+    assert_eq!(pool.target, "pool/general");
+    // By hand: at ≤ 70 % a node holds 2.8 cores and 11.2 GiB; the larger of
+    // requests and usage (3.5 cores, 8 GiB) needs ceil(3.5 / 2.8) = 2
+    // nodes: 2 of the 4 go. The day's cost is spread evenly over four
+    // equal nodes: each costs day/4/24 an hour, 730 hours a month.
+    assert!(
+        pool.commands[0].ends_with("--count 2"),
+        "{:?}",
+        pool.commands
+    );
+    let day_cost = aws_amount(day_from_civil(2025, 6, 20));
+    let expected = 2.0 * day_cost / 4.0 / 24.0 * 730.0;
+    assert!(
+        (pool.monthly_savings - expected).abs() < 0.01,
+        "{} vs {expected}",
+        pool.monthly_savings
+    );
+    // A node pool resize has no dialog on the Cost screen.
+    assert!(pool.action.is_none());
+    assert!(!v
+        .suggestion_notes
+        .iter()
+        .any(|n| n.contains("Idle node pools need")));
+}
