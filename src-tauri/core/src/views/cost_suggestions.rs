@@ -214,7 +214,8 @@ pub(super) fn suggestion_views(
     let mut missing = Vec::new();
     if most_days < MIN_USAGE_DAYS {
         missing.push(format!(
-            "Right-sizing needs at least {MIN_USAGE_DAYS:.0} days of pod usage in the cache; it \
+            "Right-sizing compares requests with the p95 of pod usage and needs at least \
+             {MIN_USAGE_DAYS:.0} days of pod usage in the cache; it \
              holds {most_days:.1}: no right-sizing suggestions yet."
         ));
     } else if !short.is_empty() {
