@@ -19,9 +19,9 @@
 //! (`cluster|budget/NAME|budget_actual`) that stays the same while the
 //! condition holds, so the alert store folds repeats into one alert and
 //! raises its severity as spend crosses the next threshold. Budgets over a
-//! cloud or tag use the fleet's cluster id `""`. The alert rules enum does
-//! not have the two budget rules yet: [`BudgetRule::as_str`] gives the
-//! names to add.
+//! cloud or tag use the fleet's cluster id `""`. `analysis::budget_alerts`
+//! turns these into `AlertRule::BudgetActual`/`BudgetForecast` firings,
+//! adding the month and the budget's fingerprint to the key.
 
 use std::collections::BTreeMap;
 
