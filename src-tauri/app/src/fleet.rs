@@ -22,10 +22,11 @@ use cloudops_cloud::{
     sources,
 };
 use cloudops_core::analysis::alerts::AlertRules;
+use cloudops_core::analysis::budget_alerts::evaluate_budgets;
 use cloudops_core::analysis::pass::{after_pass, PassPolicies};
 use cloudops_core::model::DiscoveryProgress;
 use cloudops_core::store::{now_ms, retention::Retention};
-use cloudops_core::store::{Alert, AlertChanges};
+use cloudops_core::store::{Alert, AlertChanges, AlertPolicy};
 use cloudops_sandbox::{Sandbox, World};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -204,7 +205,9 @@ async fn run<R: Runtime>(app: AppHandle<R>, _started_in: Mode) {
                 collect(&app, &state, &fleet, &settings, &shared).await;
             }
             // Cost after the metrics: it is due only every few hours.
-            refresh_costs_if_due(&state, &cost_sources).await;
+            if refresh_costs_if_due(&state, &cost_sources).await {
+                evaluate_budget_alerts(&app, &state).await;
+            }
             tokio::select! {
                 _ = tokio::time::sleep(settings.interval) => {}
                 _ = tokio::time::sleep_until(next_discovery) => break,
@@ -314,10 +317,11 @@ async fn collect<R: Runtime>(
 /// Cost Explorer bills each page). The cheap "is anything due" check runs
 /// first, so the cache is held across the billing calls only when a fetch
 /// will actually happen; both run on the store's blocking thread, never on
-/// the async runtime.
-async fn refresh_costs_if_due(state: &AppState, providers: &[Arc<dyn CloudProvider>]) {
+/// the async runtime. `true` when a refresh ran (the budgets are then
+/// checked again).
+async fn refresh_costs_if_due(state: &AppState, providers: &[Arc<dyn CloudProvider>]) -> bool {
     if providers.is_empty() {
-        return;
+        return false;
     }
     let providers = providers.to_vec();
     let refreshed = state
@@ -344,9 +348,31 @@ async fn refresh_costs_if_due(state: &AppState, providers: &[Arc<dyn CloudProvid
             for a in &accounts {
                 tracing::debug!(provider = %a.provider, account = %a.account, outcome = ?a.outcome, "cost refresh");
             }
+            true
         }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e.message, hint = %e.hint, "the cost refresh failed"),
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!(error = %e.message, hint = %e.hint, "the cost refresh failed");
+            false
+        }
+    }
+}
+
+/// Checks the budgets against the cached cost (the same core function as
+/// `cloudops refresh`) and announces what changed like any alert: after a
+/// cost refresh, and after a budget is saved or deleted.
+pub(crate) async fn evaluate_budget_alerts<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
+    let now = now_ms() / 1000;
+    let done = state
+        .with_store(move |store| {
+            evaluate_budgets(store, now, &AlertPolicy::default()).map_err(CommandError::from)
+        })
+        .await;
+    match done {
+        Ok(pass) => announce_alerts(app, &pass.changes, 0, now),
+        Err(e) => {
+            tracing::error!(kind = %e.kind, hint = %e.hint, "checking the budgets failed: {}", e.message)
+        }
     }
 }
 

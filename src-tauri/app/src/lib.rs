@@ -82,7 +82,10 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::nodepool::nodepool_apply,
             commands::failover::failover_traffic_confirm,
             commands::cost::fleet_cost,
-            commands::cost::cost_months
+            commands::cost::cost_months,
+            commands::budgets::budgets_list,
+            commands::budgets::budget_set,
+            commands::budgets::budget_delete
         ])
 }
 

@@ -66,11 +66,17 @@ fn rule_words(rule: AlertRule) -> (&'static str, &'static str) {
         AlertRule::ServiceErrorRate => ("error rate", "%"),
         AlertRule::LogNewPattern => ("new error log pattern", " lines"),
         AlertRule::LogPatternSpike => ("error log spike", "× usual rate"),
+        AlertRule::BudgetActual => ("budget spent", "%"),
+        AlertRule::BudgetForecast => ("budget forecast", "%"),
     }
 }
 
 /// `provider/account/region/name` → "name (region)"; other ids as they are.
 fn cluster_label(cluster_id: &str) -> String {
+    // Budgets over a cloud, a tag or the fleet belong to no cluster.
+    if cluster_id.is_empty() {
+        return "fleet".to_owned();
+    }
     let parts: Vec<&str> = cluster_id.split('/').collect();
     match parts.as_slice() {
         [_, _, region, name] if !name.is_empty() => format!("{name} ({region})"),

@@ -11,6 +11,7 @@ use cloudops_core::{ClusterSummary, FleetOverview, NodePoolSummary, Provider, St
 use super::*;
 
 mod actions;
+mod budgets;
 mod cost;
 mod failover;
 mod failover_traffic;

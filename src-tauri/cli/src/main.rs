@@ -56,6 +56,9 @@ enum Command {
     /// Cost per cloud and cluster from the cache: month to date (actual and
     /// estimate), daily rows, API calls made and the data's age.
     Cost(commands::cost::CostArgs),
+    /// Monthly budgets per cloud, cluster or tag: set, list, rm (alerts at
+    /// their 50/80/100 %).
+    Budget(commands::budget::BudgetArgs),
     /// Health scores (0-100) with their deductions, from the cache.
     Health(commands::report::HealthArgs),
     /// The headless fleet report: refresh once, then health per cluster and
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Command::Alerts(args) => commands::alerts::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
         Command::Cost(args) => commands::cost::run(&ctx, args),
+        Command::Budget(args) => commands::budget::run(&ctx, args),
         Command::Health(args) => commands::report::health(&ctx, args),
         Command::Report(args) => commands::report::run(&ctx, args),
         Command::Refresh(args) => commands::refresh::run(&ctx, args),

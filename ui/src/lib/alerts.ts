@@ -44,6 +44,8 @@ export const RULE_LABEL: Record<AlertRule, string> = {
   service_error_rate: 'Service error rate',
   log_new_pattern: 'New error log pattern',
   log_pattern_spike: 'Error log spike',
+  budget_actual: 'Budget spent',
+  budget_forecast: 'Budget forecast',
 };
 
 /** The value in the rule's unit: seconds for p95, percent otherwise. */
@@ -55,6 +57,9 @@ export function formatAlertValue(rule: AlertRule, v: number): string {
       return `${Math.round(v)} lines`;
     case 'log_pattern_spike':
       return `${v >= 10 ? Math.round(v) : v.toFixed(1)}× usual`;
+    case 'budget_actual':
+    case 'budget_forecast':
+      return `${Math.round(v)} % of budget`;
     default:
       return formatPct(v);
   }

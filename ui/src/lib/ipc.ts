@@ -20,6 +20,8 @@ import type { AlertDetail } from './bindings/AlertDetail';
 import type { AlertQuery } from './bindings/AlertQuery';
 import type { AlertsChanged } from './bindings/AlertsChanged';
 import type { AppInfo } from './bindings/AppInfo';
+import type { Budget } from './bindings/Budget';
+import type { BudgetsList } from './bindings/BudgetsList';
 import type { BulkAlertOutcome } from './bindings/BulkAlertOutcome';
 import type { ChartRef } from './bindings/ChartRef';
 import type { ClusterDetail } from './bindings/ClusterDetail';
@@ -235,6 +237,21 @@ export function costMonths(): Promise<string[]> {
 /** Writes the month's daily cost rows as CSV into Downloads (never over a file). */
 export function costExport(month: string, cluster: string | null): Promise<ExportResult> {
   return call<ExportResult>('cost_export', { month, cluster });
+}
+
+/** Every budget with this month's spend, forecast and status, from the cache. */
+export function budgetsList(): Promise<BudgetsList> {
+  return call<BudgetsList>('budgets_list');
+}
+
+/** Saves a new budget (id null) or replaces one; resolves to its id. Audited; the budget alerts are re-checked. */
+export function budgetSet(budget: Budget): Promise<number> {
+  return call<number>('budget_set', { budget });
+}
+
+/** Deletes the budget named `name`; false when there was none. Audited; its alerts resolve. */
+export function budgetDelete(name: string): Promise<boolean> {
+  return call<boolean>('budget_delete', { name });
 }
 
 export function readOnlyGet(): Promise<boolean> {

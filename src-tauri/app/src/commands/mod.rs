@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actions;
 pub mod alerts;
 pub mod anomalies;
+pub mod budgets;
 pub mod cluster;
 pub mod cost;
 mod error;

@@ -54,4 +54,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "failover_traffic_confirm",
     "fleet_cost",
     "cost_months",
+    "budgets_list",
+    "budget_set",
+    "budget_delete",
 ];

@@ -17,7 +17,7 @@ fn main_window(
 
 /// Today's month, and the seeded cluster billed 25 USD on each day of it
 /// so far.
-fn seed_costs(dir: &std::path::Path) -> (String, String, usize) {
+pub(super) fn seed_costs(dir: &std::path::Path) -> (String, String, usize) {
     let now = cloudops_core::store::now_ms() / 1000;
     let today = now.div_euclid(86_400);
     let day = |d: i64| cloudops_core::analysis::cost_series::iso_date(d);

@@ -10,6 +10,7 @@ mod bench_heatmap;
 pub mod bench_logs;
 pub mod bench_store;
 pub mod bench_workloads;
+pub mod budget;
 pub mod cache;
 pub mod clusters;
 pub mod cost;

@@ -22,8 +22,9 @@ use cloudops_cloud::{
 };
 use cloudops_core::analysis::alerts::AlertRules;
 use cloudops_core::analysis::anomaly_eval::AnomalyPass;
+use cloudops_core::analysis::budget_alerts::evaluate_budgets;
 use cloudops_core::analysis::pass::{after_pass, PassPolicies};
-use cloudops_core::store::AlertChanges;
+use cloudops_core::store::{AlertChanges, AlertPolicy};
 use cloudops_core::{model::SourceError, Store};
 use cloudops_sandbox::{RunningSandbox, Sandbox, World};
 use serde::Serialize;
@@ -77,6 +78,9 @@ pub struct PassReport {
     /// The cost refresh of each account (most are `not_due`: cost is
     /// fetched at most every 6 h); `None` when the cache refused the write.
     pub costs: Option<Vec<AccountCost>>,
+    /// What the budgets changed in the alerts, checked after the cost
+    /// refresh (`None` when the check failed; the error is on stderr).
+    pub budget_alerts: Option<AlertChanges>,
 }
 
 impl PassReport {
@@ -279,9 +283,25 @@ impl Fleet {
                 None
             }
         };
+        // Budgets after the cost, every refresh (cheap, from the cache): a
+        // new month or an edited budget resolves its alerts even when no
+        // billing call was due.
+        let budget_alerts = match evaluate_budgets(store, now, &AlertPolicy::default()) {
+            Ok(pass) => Some(pass.changes),
+            Err(e) => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "error: checking the budgets failed: {e}\nhint: {}",
+                    e.hint()
+                );
+                None
+            }
+        };
         Ok(PassReport {
             collected_at: now,
             costs,
+            budget_alerts,
             clusters: collections.iter().map(report_of).collect(),
             errors: report.errors,
             alerts,
@@ -355,6 +375,9 @@ fn print_pass(pass: &PassReport) {
     }
     if let Some(pass) = &pass.anomalies {
         super::anomalies_list::print_changes(&pass.changes);
+    }
+    if let Some(changes) = &pass.budget_alerts {
+        super::alerts::print_changes(changes);
     }
     for c in pass.costs.iter().flatten() {
         let who = format!("cost {} {}", c.provider.badge(), c.account);

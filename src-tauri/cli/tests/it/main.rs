@@ -10,6 +10,7 @@ mod accounts;
 mod act;
 mod alerts;
 mod anomalies;
+mod budget;
 mod cache;
 mod cost;
 mod failover;

@@ -45,10 +45,31 @@ pub enum AlertRule {
     LogNewPattern,
     /// A known error-level log template at many times its usual rate.
     LogPatternSpike,
+    /// A budget's month-to-date spend reached one of the budget's own
+    /// thresholds (`analysis::budget_alerts`).
+    BudgetActual,
+    /// A budget's month-end forecast reached one of its top two thresholds.
+    BudgetForecast,
 }
 
 impl AlertRule {
-    pub const ALL: [AlertRule; 7] = [
+    pub const ALL: [AlertRule; 9] = [
+        AlertRule::NodeCpu,
+        AlertRule::NodeMemory,
+        AlertRule::NodeDisk,
+        AlertRule::ServiceP95,
+        AlertRule::ServiceErrorRate,
+        AlertRule::LogNewPattern,
+        AlertRule::LogPatternSpike,
+        AlertRule::BudgetActual,
+        AlertRule::BudgetForecast,
+    ];
+
+    /// The rules whose thresholds `alert-rules.json` sets. The budget rules
+    /// are not among them: each budget carries its own 50/80/100 % (see
+    /// `analysis::cost_budget`), so a settings file cannot name them
+    /// (`deny_unknown_fields` refuses it).
+    pub const CONFIGURABLE: [AlertRule; 7] = [
         AlertRule::NodeCpu,
         AlertRule::NodeMemory,
         AlertRule::NodeDisk,
@@ -57,6 +78,18 @@ impl AlertRule {
         AlertRule::LogNewPattern,
         AlertRule::LogPatternSpike,
     ];
+
+    /// Rules raised by their own evaluation, never by the metric pass: the
+    /// metric pass must not resolve them when it does not see them fire.
+    pub fn owned_by_metric_pass(self) -> bool {
+        !matches!(
+            self,
+            AlertRule::LogNewPattern
+                | AlertRule::LogPatternSpike
+                | AlertRule::BudgetActual
+                | AlertRule::BudgetForecast
+        )
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -67,6 +100,8 @@ impl AlertRule {
             AlertRule::ServiceErrorRate => "service_error_rate",
             AlertRule::LogNewPattern => "log_new_pattern",
             AlertRule::LogPatternSpike => "log_pattern_spike",
+            AlertRule::BudgetActual => "budget_actual",
+            AlertRule::BudgetForecast => "budget_forecast",
         }
     }
 
@@ -167,9 +202,16 @@ impl Default for RuleSet {
     }
 }
 
+/// The steps of a rule `alert-rules.json` does not configure: none, so
+/// nothing classifies through them.
+const NO_STEPS: Steps = Steps::new(None, None, None);
+
 impl RuleSet {
+    /// The thresholds of `rule`; no steps for the budget rules, whose
+    /// thresholds are each budget's own (`cost_budget::Budget::thresholds_pct`).
     pub fn steps(&self, rule: AlertRule) -> &Steps {
         match rule {
+            AlertRule::BudgetActual | AlertRule::BudgetForecast => &NO_STEPS,
             AlertRule::NodeCpu => &self.node_cpu_pct,
             AlertRule::NodeMemory => &self.node_memory_pct,
             AlertRule::NodeDisk => &self.node_disk_pct,
@@ -180,8 +222,10 @@ impl RuleSet {
         }
     }
 
-    fn steps_mut(&mut self, rule: AlertRule) -> &mut Steps {
-        match rule {
+    /// `None` for the rules the settings do not configure.
+    fn steps_mut(&mut self, rule: AlertRule) -> Option<&mut Steps> {
+        Some(match rule {
+            AlertRule::BudgetActual | AlertRule::BudgetForecast => return None,
             AlertRule::NodeCpu => &mut self.node_cpu_pct,
             AlertRule::NodeMemory => &mut self.node_memory_pct,
             AlertRule::NodeDisk => &mut self.node_disk_pct,
@@ -189,13 +233,13 @@ impl RuleSet {
             AlertRule::ServiceErrorRate => &mut self.error_pct,
             AlertRule::LogNewPattern => &mut self.log_new_pattern_lines,
             AlertRule::LogPatternSpike => &mut self.log_spike_ratio,
-        }
+        })
     }
 
     fn apply(&mut self, o: &RuleOverride) {
-        for rule in AlertRule::ALL {
-            if let Some(s) = o.steps(rule) {
-                *self.steps_mut(rule) = *s;
+        for rule in AlertRule::CONFIGURABLE {
+            if let (Some(s), Some(slot)) = (o.steps(rule), self.steps_mut(rule)) {
+                *slot = *s;
             }
         }
     }
@@ -231,6 +275,7 @@ impl RuleOverride {
             AlertRule::ServiceErrorRate => self.error_pct.as_ref(),
             AlertRule::LogNewPattern => self.log_new_pattern_lines.as_ref(),
             AlertRule::LogPatternSpike => self.log_spike_ratio.as_ref(),
+            AlertRule::BudgetActual | AlertRule::BudgetForecast => None,
         }
     }
 }
@@ -313,14 +358,14 @@ impl AlertRules {
 
     pub fn validate(&self) -> Result<(), AlertRulesError> {
         let check_set = |what: &str, set: &RuleSet| {
-            AlertRule::ALL
+            AlertRule::CONFIGURABLE
                 .into_iter()
                 .try_for_each(|r| set.steps(r).validate(&format!("{what} {}", r.as_str())))
         };
         check_set("defaults", &self.defaults)?;
         for (scope, map) in [("cluster", &self.clusters), ("service", &self.services)] {
             for (name, o) in map {
-                for rule in AlertRule::ALL {
+                for rule in AlertRule::CONFIGURABLE {
                     if let Some(s) = o.steps(rule) {
                         s.validate(&format!("{scope} {name:?} {}", rule.as_str()))?;
                     }
@@ -413,6 +458,10 @@ fn message(rule: AlertRule, name: &str, cluster: &str, value: f64, threshold: f6
         // Worded by `log_alerts`, which knows the template.
         AlertRule::LogNewPattern | AlertRule::LogPatternSpike => {
             ("log lines", "", "open the Logs panel")
+        }
+        // Worded by `cost_budget::evaluate`, which knows the budget.
+        AlertRule::BudgetActual | AlertRule::BudgetForecast => {
+            ("spend", " %", "open the Cost screen")
         }
     };
     let (place, of) = match rule {

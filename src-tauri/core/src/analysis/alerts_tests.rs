@@ -70,6 +70,8 @@ fn classify(rule: AlertRule, value: f64) -> Option<(Severity, f64)> {
         AlertRule::ServiceErrorRate => detail(vec![], vec![service("s", None, Some(value))]),
         // Not evaluated on metrics: see `log_alerts`.
         AlertRule::LogNewPattern | AlertRule::LogPatternSpike => return None,
+        // Not evaluated on metrics either: see `budget_alerts`.
+        AlertRule::BudgetActual | AlertRule::BudgetForecast => return None,
     };
     let firings = evaluate(&AlertRules::default(), CLUSTER, &d);
     assert!(firings.len() <= 1, "{firings:?}");

@@ -19,21 +19,23 @@
 //! (`cluster|budget/NAME|budget_actual`) that stays the same while the
 //! condition holds, so the alert store folds repeats into one alert and
 //! raises its severity as spend crosses the next threshold. Budgets over a
-//! cloud or tag use the fleet's cluster id `""`. The alert rules enum does
-//! not have the two budget rules yet: [`BudgetRule::as_str`] gives the
-//! names to add.
+//! cloud or tag use the fleet's cluster id `""`. `analysis::budget_alerts`
+//! turns these into `AlertRule::BudgetActual`/`BudgetForecast` firings,
+//! adding the month and the budget's fingerprint to the key.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::anomaly::Severity;
 use super::cost_forecast::MonthForecast;
 use super::cost_series::{civil_from_day, DailyCost};
 
 /// What a budget covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[ts(export)]
 pub enum BudgetScope {
     /// Every cloud and cluster.
     Fleet,
@@ -74,9 +76,11 @@ impl BudgetScope {
 pub const DEFAULT_THRESHOLDS_PCT: [f64; 3] = [50.0, 80.0, 100.0];
 
 /// A monthly budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
 pub struct Budget {
     /// The store's id; `None` before it is saved.
+    #[ts(type = "number | null")]
     pub id: Option<i64>,
     pub name: String,
     pub scope: BudgetScope,

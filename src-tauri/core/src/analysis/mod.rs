@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod anomaly;
 pub mod anomaly_eval;
+pub mod budget_alerts;
 pub mod causes;
 pub mod cost_allocation;
 pub mod cost_anomaly;
@@ -25,3 +26,4 @@ pub mod nab;
 pub mod pass;
 pub mod quantile;
 pub mod versions;
+pub mod workload_usage;

@@ -329,6 +329,46 @@ impl Store {
         Ok(())
     }
 
+    /// The active (open or acknowledged) alerts of `rules`, oldest first.
+    pub fn active_alerts_of_rules(&self, rules: &[AlertRule]) -> Result<Vec<Alert>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM alerts WHERE state <> 'resolved' ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], alert_of).map_err(|e| self.err(e))?;
+        let all: Vec<Alert> = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(all
+            .into_iter()
+            .filter(|a| rules.contains(&a.rule))
+            .collect())
+    }
+
+    /// Resolves active alerts whose condition their own evaluation saw go
+    /// away (as `cloudops`, like an auto-resolve), in one transaction.
+    /// Returns them as resolved; ids already resolved or unknown are skipped.
+    pub fn resolve_by_system(&mut self, ids: &[i64], now: i64) -> Result<Vec<Alert>, StoreError> {
+        let tx = self
+            .conn()
+            .unchecked_transaction()
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for &id in ids {
+            match self.alert_by_id(id)? {
+                Some(a) if a.state != AlertState::Resolved => {
+                    self.set_resolved(id, SYSTEM_ACTOR, now)?;
+                    if let Some(r) = self.alert_by_id(id)? {
+                        out.push(r);
+                    }
+                }
+                _ => {}
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
     fn require_alert(&self, id: i64) -> Result<Alert, AlertError> {
         self.alert_by_id(id)?.ok_or(AlertError::Unknown(id))
     }
@@ -425,11 +465,10 @@ impl Store {
                 }
                 // Log alerts report an event (a template appeared, a burst
                 // happened), not a condition a metric pass can see clear:
-                // they stay until a person resolves them.
-                if matches!(
-                    a.rule,
-                    AlertRule::LogNewPattern | AlertRule::LogPatternSpike
-                ) {
+                // they stay until a person resolves them. Budget alerts are
+                // resolved by the budget evaluation (month rollover, budget
+                // changed), which is the only one that sees them.
+                if !a.rule.owned_by_metric_pass() {
                     continue;
                 }
                 self.set_resolved(a.id, SYSTEM_ACTOR, now)?;

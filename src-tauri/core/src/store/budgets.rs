@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Store, StoreError};
 use crate::analysis::cost_budget::{Budget, BudgetScope};
+use crate::audit::{NewAuditEntry, Outcome};
 
 fn scope_columns(scope: &BudgetScope) -> (&'static str, &str, &str) {
     match scope {
@@ -49,6 +50,11 @@ impl Store {
     /// replaced. Returns its id. A name already used by another budget, an
     /// unknown id, or an invalid budget is refused with a clear message.
     pub fn put_budget(&mut self, budget: &Budget, now: i64) -> Result<i64, StoreError> {
+        self.write_budget(budget, now)
+    }
+
+    /// `put_budget` on a shared borrow, so it can run inside a transaction.
+    fn write_budget(&self, budget: &Budget, now: i64) -> Result<i64, StoreError> {
         budget.validate().map_err(|e| StoreError::InvalidInput {
             detail: e.to_string(),
         })?;
@@ -154,11 +160,89 @@ impl Store {
 
     /// Removes a budget; `false` when there was none with that id.
     pub fn delete_budget(&mut self, id: i64) -> Result<bool, StoreError> {
+        self.remove_budget(id)
+    }
+
+    fn remove_budget(&self, id: i64) -> Result<bool, StoreError> {
         let n = self
             .conn()
             .execute("DELETE FROM budgets WHERE id = ?1", [id])
             .map_err(|e| self.err(e))?;
         Ok(n > 0)
+    }
+}
+
+/// What the audit log records of a budget (it is local config, not a
+/// cluster write, but a change to what alerts is worth a trail).
+fn audit_detail(b: &Budget) -> serde_json::Value {
+    serde_json::json!({
+        "name": b.name,
+        "scope": b.scope,
+        "amount": b.amount,
+        "currency": b.currency,
+        "thresholds_pct": b.thresholds_pct,
+    })
+}
+
+impl Store {
+    /// [`Store::put_budget`] with an audit row (`budget.set`) in the same
+    /// transaction; the row keeps the previous version when there was one.
+    pub fn put_budget_audited(
+        &mut self,
+        budget: &Budget,
+        by: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn()
+            .unchecked_transaction()
+            .map_err(|e| self.err(e))?;
+        let before = match budget.id {
+            Some(id) => self.budgets()?.into_iter().find(|b| b.id == Some(id)),
+            None => None,
+        };
+        let id = self.write_budget(budget, now)?;
+        self.append_audit(&NewAuditEntry {
+            actor: by.to_owned(),
+            action: "budget.set".into(),
+            target: format!("budget/{}", budget.name),
+            detail: serde_json::json!({
+                "id": id,
+                "budget": audit_detail(budget),
+                "before": before.as_ref().map(audit_detail),
+            }),
+            outcome: Outcome::Succeeded,
+        })?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(id)
+    }
+
+    /// Deletes the budget named `name` with an audit row (`budget.delete`)
+    /// in the same transaction; `None` when there was none.
+    pub fn delete_budget_audited(
+        &mut self,
+        name: &str,
+        by: &str,
+    ) -> Result<Option<Budget>, StoreError> {
+        let tx = self
+            .conn()
+            .unchecked_transaction()
+            .map_err(|e| self.err(e))?;
+        let Some(b) = self.budget_by_name(name)? else {
+            return Ok(None);
+        };
+        if let Some(id) = b.id {
+            self.remove_budget(id)?;
+        }
+        self.append_audit(&NewAuditEntry {
+            actor: by.to_owned(),
+            action: "budget.delete".into(),
+            target: format!("budget/{}", b.name),
+            detail: audit_detail(&b),
+            outcome: Outcome::Succeeded,
+        })?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(Some(b))
     }
 }
 
@@ -240,5 +324,46 @@ mod tests {
         drop(store);
         let store = Store::open_in(dir.path()).unwrap();
         assert_eq!(store.budgets().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn budget_changes_are_audited_with_the_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let b = Budget::new("fleet", BudgetScope::Fleet, 100.0, "USD");
+        let id = store.put_budget_audited(&b, "alice", 10).unwrap();
+        let mut raised = store.budget_by_name("fleet").unwrap().unwrap();
+        raised.amount = 250.0;
+        store.put_budget_audited(&raised, "alice", 20).unwrap();
+        // A refused change writes no audit row either.
+        let mut bad = raised.clone();
+        bad.amount = 0.0;
+        assert!(store.put_budget_audited(&bad, "alice", 30).is_err());
+        assert_eq!(
+            store
+                .delete_budget_audited("fleet", "bob")
+                .unwrap()
+                .unwrap()
+                .id,
+            Some(id)
+        );
+        assert!(store
+            .delete_budget_audited("fleet", "bob")
+            .unwrap()
+            .is_none());
+        let rows = store.audit_log().unwrap();
+        let budget_rows: Vec<_> = rows
+            .iter()
+            .filter(|r| r.action.starts_with("budget."))
+            .collect();
+        assert_eq!(budget_rows.len(), 3, "{budget_rows:?}");
+        let update = budget_rows
+            .iter()
+            .find(|r| r.detail["before"]["amount"] == 100.0)
+            .expect("the update keeps the previous amount");
+        assert_eq!(update.detail["budget"]["amount"], 250.0);
+        assert!(budget_rows
+            .iter()
+            .any(|r| r.action == "budget.delete" && r.actor == "bob"));
     }
 }

@@ -18,7 +18,9 @@ use crate::analysis::cost_allocation::{
     allocate, CostSplit, NodeCost, WorkloadDemand, REFERENCE_CPU_HOURLY, REFERENCE_GIB_HOURLY,
 };
 use crate::analysis::cost_anomaly::{cost_anomalies, CostAnomalyConfig, Direction};
-use crate::analysis::cost_budget::{daily_spend, evaluate, BudgetSpend, ScopedDailyCost};
+use crate::analysis::cost_budget::{
+    daily_spend, evaluate, Budget, BudgetScope, BudgetSpend, BudgetStatus, ScopedDailyCost,
+};
 use crate::analysis::cost_forecast::{month_end_forecast, ForecastConfig};
 use crate::analysis::cost_series::{civil_from_day, day_from_civil, iso_date, DailyCost};
 use crate::charts::cost::{
@@ -82,6 +84,9 @@ pub struct CostForecastView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct BudgetView {
+    /// The store's id (to edit or delete it).
+    #[ts(type = "number | null")]
+    pub id: Option<i64>,
     pub name: String,
     /// In words: "the fleet", "cloud aws", "cluster …".
     pub scope: String,
@@ -151,6 +156,24 @@ pub struct SuggestionView {
     /// The exact change, in order.
     pub commands: Vec<String>,
     pub caveats: Vec<String>,
+    /// A change the UI may open in an existing dialog, when one exists and
+    /// the change is safe to offer; `None`: the commands are the way.
+    pub action: Option<SuggestionAction>,
+}
+
+/// What a suggestion's one click opens: the dialog of an existing action,
+/// prefilled. The dialog previews and asks for confirmation; nothing is
+/// written from the Cost screen itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SuggestionAction {
+    /// `scale`: the deployment scale dialog.
+    pub dialog: String,
+    pub cluster_id: String,
+    pub namespace: String,
+    pub deployment: String,
+    /// The replica count to prefill.
+    pub replicas: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -372,7 +395,7 @@ pub fn cost_view(store: &Store, now: i64, req: &CostViewRequest) -> Result<CostV
         None => None,
     };
     let (suggestions, suggestion_notes) =
-        super::cost_suggestions::suggestion_views(store, &clusters, &month_rows)?;
+        super::cost_suggestions::suggestion_views(store, &clusters, &month_rows, now)?;
     let fetches = store.cost_fetches()?;
     let api_calls = fetches.iter().map(|f| f.api_calls).sum();
     let data_age_secs = store.oldest_cost_fetch()?.map(|t| (now - t).max(0));
@@ -520,12 +543,24 @@ fn chart_for(
     Ok(cost_chart(&input, &CostChartOptions::default())?)
 }
 
-fn budget_views(
+/// One budget checked against the cached spend of one month: its status, or
+/// why it could not be checked, and notes on its scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetCheck {
+    pub budget: Budget,
+    pub status: Result<BudgetStatus, String>,
+    pub notes: Vec<String>,
+}
+
+/// Every saved budget against the month starting on `first`, from the
+/// cached daily rows (actual over estimate) in `history`. The Cost screen
+/// and the budget alerts both read this, so they cannot disagree.
+fn budget_checks(
     store: &Store,
     history: &[CostDay],
     first: i64,
     names: &BTreeMap<&str, &ClusterSummary>,
-) -> Result<Vec<BudgetView>, ViewError> {
+) -> Result<Vec<BudgetCheck>, ViewError> {
     let scoped: Vec<ScopedDailyCost> = history
         .iter()
         .filter_map(|d| {
@@ -542,26 +577,13 @@ fn budget_views(
         .collect();
     let mut out = Vec::new();
     for b in store.budgets()? {
-        let mut v = BudgetView {
-            name: b.name.clone(),
-            scope: b.scope.describe(),
-            amount: b.amount,
-            currency: b.currency.clone(),
-            spent: None,
-            spent_pct: None,
-            forecast: None,
-            forecast_pct: None,
-            status: "ok".into(),
-            messages: Vec::new(),
-            error: None,
-        };
-        if let crate::analysis::cost_budget::BudgetScope::Cluster { cluster_id } = &b.scope {
+        let mut notes = Vec::new();
+        if let BudgetScope::Cluster { cluster_id } = &b.scope {
             if !names.contains_key(cluster_id.as_str()) {
-                v.messages
-                    .push(format!("cluster {cluster_id} is not in the fleet"));
+                notes.push(format!("cluster {cluster_id} is not in the fleet"));
             }
         }
-        let checked = daily_spend(&b, &scoped)
+        let status = daily_spend(&b, &scoped)
             .map_err(|e| e.to_string())
             .and_then(|daily| {
                 if !daily.iter().any(|d| d.day >= first) {
@@ -572,22 +594,78 @@ fn budget_views(
                 evaluate(&b, &BudgetSpend::from_forecast(&f, &b.currency))
                     .map_err(|e| e.to_string())
             });
-        match checked {
-            Ok(s) => {
-                v.spent = Some(s.actual_to_date);
-                v.spent_pct = Some(s.actual_pct);
-                v.forecast = s.forecast_total;
-                v.forecast_pct = s.forecast_pct;
-                if let Some(top) = s.firings.iter().map(|f| f.severity).max() {
-                    v.status = format!("{top:?}").to_lowercase();
-                }
-                v.messages.extend(s.firings.into_iter().map(|f| f.message));
-            }
-            Err(e) => v.error = Some(e),
-        }
-        out.push(v);
+        out.push(BudgetCheck {
+            budget: b,
+            status,
+            notes,
+        });
     }
     Ok(out)
+}
+
+/// The budgets checked against the month holding `now` (unix seconds):
+/// the month (`YYYY-MM`) and one check per budget.
+pub fn current_budget_checks(
+    store: &Store,
+    now: i64,
+) -> Result<(String, Vec<BudgetCheck>), ViewError> {
+    let today = now.div_euclid(86_400);
+    let (y, m, _) = civil_from_day(today);
+    let month = format!("{y:04}-{m:02}");
+    let (first, _) = month_bounds_of(&month)?;
+    let clusters = store.clusters(None)?;
+    let names: BTreeMap<&str, &ClusterSummary> =
+        clusters.iter().map(|c| (c.id.as_str(), c)).collect();
+    let history =
+        best_rows(&store.cost_days(&iso_date(first - HISTORY_DAYS), &iso_date(today + 1), None)?);
+    let checks = budget_checks(store, &history, first, &names)?;
+    Ok((month, checks))
+}
+
+/// The Cost screen's line for one checked budget.
+pub fn budget_view(c: &BudgetCheck) -> BudgetView {
+    let b = &c.budget;
+    let mut v = BudgetView {
+        id: b.id,
+        name: b.name.clone(),
+        scope: b.scope.describe(),
+        amount: b.amount,
+        currency: b.currency.clone(),
+        spent: None,
+        spent_pct: None,
+        forecast: None,
+        forecast_pct: None,
+        status: "ok".into(),
+        messages: c.notes.clone(),
+        error: None,
+    };
+    match &c.status {
+        Ok(s) => {
+            v.spent = Some(s.actual_to_date);
+            v.spent_pct = Some(s.actual_pct);
+            v.forecast = s.forecast_total;
+            v.forecast_pct = s.forecast_pct;
+            if let Some(top) = s.firings.iter().map(|f| f.severity).max() {
+                v.status = format!("{top:?}").to_lowercase();
+            }
+            v.messages
+                .extend(s.firings.iter().map(|f| f.message.clone()));
+        }
+        Err(e) => v.error = Some(e.clone()),
+    }
+    v
+}
+
+fn budget_views(
+    store: &Store,
+    history: &[CostDay],
+    first: i64,
+    names: &BTreeMap<&str, &ClusterSummary>,
+) -> Result<Vec<BudgetView>, ViewError> {
+    Ok(budget_checks(store, history, first, names)?
+        .iter()
+        .map(budget_view)
+        .collect())
 }
 
 /// The node weight a cluster's daily cost is spread by: its capacity at the

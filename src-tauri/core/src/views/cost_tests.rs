@@ -330,8 +330,127 @@ fn suggestions_say_what_is_missing() {
     assert_eq!(single.kind, "single_replica_no_pdb");
     assert!(single.commands.iter().any(|c| c.contains("kubectl")));
     assert_eq!(single.currency.as_deref(), Some("USD"));
+    // The HA gap opens the scale dialog at 2 replicas (no HPA on it).
+    let action = single.action.as_ref().expect("a one-click action");
+    assert_eq!(
+        (
+            action.dialog.as_str(),
+            action.namespace.as_str(),
+            action.deployment.as_str()
+        ),
+        ("scale", "batch", "worker")
+    );
+    assert_eq!(action.replicas, 2);
+    assert_eq!(action.cluster_id, AWS);
     assert!(v.suggestions.iter().all(|s| s.target != "shop/web"));
-    assert!(v.suggestion_notes.iter().any(|n| n.contains("p95")));
+    // No pod usage in the cache: right-sizing says it needs 2 days.
+    assert!(
+        v.suggestion_notes
+            .iter()
+            .any(|n| n.contains("at least 2 days of pod usage") && n.contains("holds 0.0")),
+        "{:?}",
+        v.suggestion_notes
+    );
+}
+
+/// Pod series of `pods` in `ns` every 5 min over `[now - days, now]`.
+fn pod_usage(store: &mut Store, ns: &str, pods: &[&str], days: f64, cpu: f64, mem: f64) {
+    use crate::metrics::{names, Batch, Sample, SeriesKey};
+    let mut samples = Vec::new();
+    let first = now() - (days * 86_400.0) as i64;
+    for pod in pods {
+        for ts in (first..=now()).step_by(300) {
+            for (metric, v) in [(names::POD_CPU_CORES, cpu), (names::POD_MEMORY_BYTES, mem)] {
+                samples.push(Sample {
+                    series: SeriesKey::new(AWS, metric, [("namespace", ns), ("pod", *pod)]),
+                    ts,
+                    value: v,
+                });
+            }
+        }
+    }
+    store
+        .insert_batch(&Batch {
+            collected_at: now(),
+            samples,
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_over_requested_deployment_is_right_sized_from_the_cached_pod_series() {
+    let (_d, mut store) = store();
+    let mib = 1024.0 * 1024.0;
+    // shop/web: 3 pods asking 1 core and 2 GiB each, using 0.1 core and
+    // 256 MiB, for 3 days. batch/worker: 1 day only (too little).
+    pod_usage(
+        &mut store,
+        "shop",
+        &["web-6b7c9d-aaaaa", "web-6b7c9d-bbbbb", "web-6b7c9d-ccccc"],
+        3.0,
+        0.1,
+        256.0 * mib,
+    );
+    pod_usage(
+        &mut store,
+        "batch",
+        &["worker-5f4e3-zzzzz"],
+        1.0,
+        0.01,
+        16.0 * mib,
+    );
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+    let web = v
+        .suggestions
+        .iter()
+        .find(|s| s.target == "shop/web")
+        .unwrap_or_else(|| panic!("{:?} {:?}", v.suggestions, v.suggestion_notes));
+    assert_eq!(web.kind, "right_size_requests");
+    // No dialog changes requests: the command is the way.
+    assert!(web.action.is_none());
+    assert!(
+        web.commands[0].contains("cpu=130m") && web.commands[0].contains("memory=336Mi"),
+        "{:?}",
+        web.commands
+    );
+    // By hand: the cluster's last day (2025-06-20) costs 100 + day % 7;
+    // the two 4-core / 16 GiB nodes split it by the reference prices:
+    // CPU share f = 8·0.031611 / (8·0.031611 + 32·0.004237).
+    let day = day_from_civil(2025, 6, 20);
+    let day_cost = aws_amount(day);
+    let f = 8.0 * 0.031611 / (8.0 * 0.031611 + 32.0 * 0.004237);
+    let cpu_hour = day_cost * f / 8.0 / 24.0;
+    let gib_hour = day_cost * (1.0 - f) / 32.0 / 24.0;
+    // New requests: p95 + 30 % rounded up: 0.13 core (0.87 freed) and
+    // 256·1.3 = 332.8 → 336 MiB (2048 − 336 = 1712 MiB freed), per pod,
+    // three pods, 730 hours a month.
+    let freed_gib = (2048.0 - 336.0) / 1024.0;
+    let expected = 730.0 * 3.0 * (0.87 * cpu_hour + freed_gib * gib_hour);
+    assert!(
+        (web.monthly_savings - expected).abs() < 0.01,
+        "{} vs {expected}",
+        web.monthly_savings
+    );
+    assert!(web
+        .caveats
+        .iter()
+        .any(|c| c.contains("ReplicaSet name prefix")));
+    // The worker has 1 day: no right-sizing; web's 3 days are said to be short.
+    assert!(v
+        .suggestions
+        .iter()
+        .all(|s| !(s.target == "batch/worker" && s.kind == "right_size_requests")));
+    assert!(!v
+        .suggestion_notes
+        .iter()
+        .any(|n| n.contains("at least 2 days")));
+    assert!(
+        v.suggestion_notes
+            .iter()
+            .any(|n| n.contains("shop/web (3.0 days)")),
+        "{:?}",
+        v.suggestion_notes
+    );
 }
 
 #[test]
@@ -402,4 +521,88 @@ fn forecasts_alone_match_the_views_and_narrow_to_a_cluster() {
     assert!((one[0].spent_to_date - 190.0).abs() < 1e-6);
     // 10 a day, every day: the rest of June is 10 × 10.
     assert!((one[0].total - 300.0).abs() < 1.0, "{}", one[0].total);
+}
+
+/// Node series of `nodes` every 5 min over `[now - days, now]`.
+fn node_usage(store: &mut Store, nodes: &[&str], days: f64, cpu: f64, mem: f64) {
+    use crate::metrics::{names, Batch, Sample, SeriesKey};
+    let mut samples = Vec::new();
+    let first = now() - (days * 86_400.0) as i64;
+    for node in nodes {
+        for ts in (first..=now()).step_by(300) {
+            for (metric, v) in [
+                (names::NODE_CPU_CORES, cpu),
+                (names::NODE_MEMORY_BYTES, mem),
+            ] {
+                samples.push(Sample {
+                    series: SeriesKey::new(AWS, metric, [("node", *node)]),
+                    ts,
+                    value: v,
+                });
+            }
+        }
+    }
+    store
+        .insert_batch(&Batch {
+            collected_at: now(),
+            samples,
+        })
+        .unwrap();
+}
+
+#[test]
+fn an_idle_pool_is_found_from_its_node_series_and_requests() {
+    let (_d, mut store) = store();
+    let gib = 1024.0 * 1024.0 * 1024.0;
+    // Four 4-core / 16 GiB nodes in one pool; the deployments ask for
+    // 3·1 + 1·0.5 = 3.5 cores and 3·2 + 1 = 7 GiB; each node uses 0.5
+    // core and 2 GiB (pool p95: 2 cores, 8 GiB) for 3 days.
+    let node = |name: &str| NodeState {
+        name: name.into(),
+        pool: Some("general".into()),
+        allocatable_cpu_cores: 4.0,
+        allocatable_memory_bytes: 16.0 * gib,
+        ready: true,
+        ..Default::default()
+    };
+    store
+        .apply_cluster_state(
+            AWS,
+            &ClusterState {
+                nodes: Some(vec![node("n1"), node("n2"), node("n3"), node("n4")]),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    node_usage(&mut store, &["n1", "n2", "n3", "n4"], 3.0, 0.5, 2.0 * gib);
+    let v = cost_view(&store, now(), &CostViewRequest::default()).unwrap();
+    let pool = v
+        .suggestions
+        .iter()
+        .find(|s| s.kind == "idle_node_pool")
+        .unwrap_or_else(|| panic!("{:?} {:?}", v.suggestions, v.suggestion_notes));
+    assert_eq!(pool.target, "pool/general");
+    // By hand: at ≤ 70 % a node holds 2.8 cores and 11.2 GiB; the larger of
+    // requests and usage (3.5 cores, 8 GiB) needs ceil(3.5 / 2.8) = 2
+    // nodes: 2 of the 4 go. The day's cost is spread evenly over four
+    // equal nodes: each costs day/4/24 an hour, 730 hours a month.
+    assert!(
+        pool.commands[0].ends_with("--count 2"),
+        "{:?}",
+        pool.commands
+    );
+    let day_cost = aws_amount(day_from_civil(2025, 6, 20));
+    let expected = 2.0 * day_cost / 4.0 / 24.0 * 730.0;
+    assert!(
+        (pool.monthly_savings - expected).abs() < 0.01,
+        "{} vs {expected}",
+        pool.monthly_savings
+    );
+    // A node pool resize has no dialog on the Cost screen.
+    assert!(pool.action.is_none());
+    assert!(!v
+        .suggestion_notes
+        .iter()
+        .any(|n| n.contains("Idle node pools need")));
 }

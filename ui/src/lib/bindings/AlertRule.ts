@@ -3,4 +3,4 @@
 /**
  * What an alert is about.
  */
-export type AlertRule = "node_cpu" | "node_memory" | "node_disk" | "service_p95" | "service_error_rate" | "log_new_pattern" | "log_pattern_spike";
+export type AlertRule = "node_cpu" | "node_memory" | "node_disk" | "service_p95" | "service_error_rate" | "log_new_pattern" | "log_pattern_spike" | "budget_actual" | "budget_forecast";

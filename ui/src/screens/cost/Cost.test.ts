@@ -42,7 +42,7 @@ function view(req: CostViewRequest): CostView {
       { provider: 'aws', cluster_id: AWS, label: 'eks1', currency: 'USD', actual: 202, estimate: null, shown: 202, shown_source: 'actual', mixed: false },
     ],
     forecasts: [{ currency: 'USD', through: '2025-06-02', spent_to_date: 222, total: 3300, low: 3000, high: 3600, level: 0.8, method: 'HoltWinters', notes: [] }],
-    budgets: [{ name: 'eks', scope: `cluster ${AWS}`, amount: 1000, currency: 'USD', spent: 202, spent_pct: 20.2, forecast: 3300, forecast_pct: 330, status: 'high', messages: [], error: null }],
+    budgets: [{ id: 1, name: 'eks', scope: `cluster ${AWS}`, amount: 1000, currency: 'USD', spent: 202, spent_pct: 20.2, forecast: 3300, forecast_pct: 330, status: 'high', messages: [], error: null }],
     anomalies: [{ currency: 'USD', day: '2025-06-02', actual: 400, baseline: 100, change_pct: 300, direction: 'up', severity: 'critical' }],
     breakdown:
       req.cluster === AWS
@@ -58,6 +58,7 @@ function view(req: CostViewRequest): CostView {
         currency: 'USD',
         commands: ['kubectl -n batch scale deployment/worker --replicas=2'],
         caveats: [],
+        action: null,
       },
     ],
     suggestion_notes: ['Right-sizing needs the p95'],
@@ -69,10 +70,21 @@ function view(req: CostViewRequest): CostView {
   };
 }
 
+const budgetsList = {
+  month: '2025-06',
+  budgets: [
+    {
+      budget: { id: 1, name: 'eks', scope: { kind: 'cluster', cluster_id: AWS }, amount: 1000, currency: 'USD', thresholds_pct: [50, 80, 100] },
+      view: { id: 1, name: 'eks', scope: `cluster ${AWS}`, amount: 1000, currency: 'USD', spent: 202, spent_pct: 20.2, forecast: 3300, forecast_pct: 330, status: 'high', messages: [], error: null },
+    },
+  ],
+};
+
 beforeEach(() => {
   core.invoke.mockReset();
   core.invoke.mockImplementation(async (cmd: string, args: Record<string, unknown>) => {
     if (cmd === 'cost_view') return view(args.request as CostViewRequest);
+    if (cmd === 'budgets_list') return budgetsList;
     if (cmd === 'cost_export') return { path: `/home/sre/Downloads/cost-${String(args.month)}.csv`, bytes: 10 };
     throw { kind: 'not_found', message: `no command ${cmd}`, hint: '' };
   });
@@ -101,7 +113,7 @@ describe('the Cost screen', () => {
     expect(rows[1]).toHaveTextContent('DigitalOcean20.00 USD (estimate)');
     expect(screen.getByTestId('cost-age')).toHaveTextContent('Cost data from 3 h ago · 3 billing API calls');
     expect(screen.getByTestId('cost-forecast')).toHaveTextContent('3,300.00 USD expected, 80 % interval 3,000.00 USD to 3,600.00 USD');
-    expect(screen.getByTestId('cost-budgets')).toHaveTextContent('spent 20 %, forecast 330 %, status high');
+    expect(await screen.findByTestId('budget-row')).toHaveTextContent('202.00 USD (20 %)3,300.00 USD (330 %)▲▲ High');
     expect(screen.getByTestId('cost-anomalies')).toHaveTextContent('2025-06-02: 400.00 USD, up from the usual 100.00 USD (+300 %)');
     const s = screen.getByTestId('cost-suggestion');
     expect(s).toHaveTextContent('costs 12.50 USD a month');
