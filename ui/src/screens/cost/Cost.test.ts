@@ -176,18 +176,18 @@ describe('the Cost screen', () => {
     expect(screen.getByTestId('cost-month-next')).toBeDisabled();
 
     await user.selectOptions(picker, '2025-04');
-    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-04'));
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2, name: /^Cost, / })).toHaveTextContent('Cost, 2025-04'));
     expect(asked).toContain('2025-04');
     expect(screen.getByTestId('cost-month-prev')).toBeDisabled();
 
     // A focused select keeps its own keys: the shortcuts work from the page.
     picker.blur();
     await user.keyboard(']');
-    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-05'));
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2, name: /^Cost, / })).toHaveTextContent('Cost, 2025-05'));
     await user.keyboard('[[');
-    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-04'));
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2, name: /^Cost, / })).toHaveTextContent('Cost, 2025-04'));
     await user.click(screen.getByTestId('cost-month-next'));
-    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2 })).toHaveTextContent('Cost, 2025-05'));
+    await vi.waitFor(() => expect(screen.getByRole('heading', { level: 2, name: /^Cost, / })).toHaveTextContent('Cost, 2025-05'));
     expect(asked.at(-1)).toBe('2025-05');
   });
 
