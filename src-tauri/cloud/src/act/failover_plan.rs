@@ -117,11 +117,30 @@ impl CachedInputs {
             .into_iter()
             .map(|c| (c.id, (c.provider.as_str().to_owned(), c.region)))
             .collect();
+        // Prices only when every member's is in one currency: a delta
+        // across currencies would be a wrong number.
+        let priced = cloudops_core::views::node_prices::node_hourly_prices(store, now_ms() / 1000)
+            .unwrap_or_default();
+        let of_members: Vec<_> = members
+            .iter()
+            .filter_map(|m| priced.get(&m.workload.cluster_id).map(|p| (m, p)))
+            .collect();
+        let one_currency = of_members
+            .windows(2)
+            .all(|w| w[0].1.currency == w[1].1.currency);
+        let node_prices = if one_currency {
+            of_members
+                .into_iter()
+                .map(|(m, p)| (m.workload.cluster_id.clone(), p.hourly))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         Ok(CachedInputs {
             members,
             health,
             places,
-            node_prices: BTreeMap::new(),
+            node_prices,
         })
     }
 }

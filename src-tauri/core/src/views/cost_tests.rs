@@ -606,3 +606,22 @@ fn an_idle_pool_is_found_from_its_node_series_and_requests() {
         .iter()
         .any(|n| n.contains("Idle node pools need")));
 }
+
+#[test]
+fn an_average_nodes_hourly_price_comes_from_the_latest_cached_day() {
+    let (_d, store) = store();
+    let prices = crate::views::node_prices::node_hourly_prices(&store, now()).unwrap();
+    let aws = prices.get(AWS).expect("AWS has cost and two nodes");
+    assert_eq!(aws.day, "2025-06-20");
+    assert_eq!(aws.currency, "USD");
+    let want = aws_amount(day_from_civil(2025, 6, 20)) / 24.0 / 2.0;
+    assert!((aws.hourly - want).abs() < 1e-9, "{aws:?} vs {want}");
+    // No cached nodes: no price, rather than a guess.
+    assert!(!prices.contains_key(DO));
+    assert!(!prices.contains_key(AZ));
+    // Cost older than the lookback is not today's price.
+    let later = now() + 30 * 86_400;
+    assert!(crate::views::node_prices::node_hourly_prices(&store, later)
+        .unwrap()
+        .is_empty());
+}

@@ -315,6 +315,7 @@ mod cost_suggestions;
 mod export;
 mod fleet_cost;
 pub mod health;
+pub mod node_prices;
 mod range;
 mod workloads;
 
