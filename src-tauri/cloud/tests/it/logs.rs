@@ -212,12 +212,12 @@ async fn a_bad_rollout_burst_is_a_new_pattern_with_the_right_count() {
     }
     assert!(!crashing.is_empty(), "no pod crash-looped");
     let after = snapshot(&sandbox, &cluster, &crashing).await;
-    let mut raw = 0;
+    let mut raw: std::collections::BTreeMap<String, usize> = Default::default();
     let mut new = 0;
     for e in &after {
         if let LogEvent::Line(l) = e {
             if l.line.contains(BURST) {
-                raw += 1;
+                *raw.entry(l.pod.clone()).or_default() += 1;
             }
             if table.observe(&l.cluster, &l.pod, l.ts_ns / 1_000_000, &l.line) == Observed::New
                 && l.line.contains(BURST)
@@ -226,10 +226,13 @@ async fn a_bad_rollout_burst_is_a_new_pattern_with_the_right_count() {
             }
         }
     }
-    assert_eq!(
-        raw,
-        BURST_LINES * crashing.len(),
-        "one run per crashing pod"
+    // A pod listed as crashing may be replaced before its log is read
+    // (the HPA and the rollout move pods): every pod whose log has the
+    // burst has exactly one run of it.
+    assert!(!raw.is_empty(), "no burst in the crashing pods' logs");
+    assert!(
+        raw.values().all(|n| *n == BURST_LINES),
+        "one run per crashing pod: {raw:?}"
     );
     assert_eq!(new, 1, "the burst is one new template");
     let burst: Vec<_> = table
@@ -238,7 +241,7 @@ async fn a_bad_rollout_burst_is_a_new_pattern_with_the_right_count() {
         .filter(|p| p.template.contains(BURST))
         .collect();
     assert_eq!(burst.len(), 1, "{burst:?}");
-    assert_eq!(burst[0].count, raw as u64);
+    assert_eq!(burst[0].count, raw.values().sum::<usize>() as u64);
     assert_eq!(burst[0].level, Level::Error);
     // The message read out of the JSON line, its key a placeholder.
     assert!(
